@@ -1,0 +1,102 @@
+"""Evaluate a checkpoint with an MMPretrain-style config."""
+import argparse
+import os
+import os.path as osp
+import sys
+
+# Run from a checkout without installing: make `shike_mm` importable.
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
+    sys.path.insert(0, REPO_ROOT)
+
+import mmengine  # noqa: E402
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from shike_mm.utils import find_config  # noqa: E402
+from shike_mm.utils.checkpoint import TRUST_ENV  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test a checkpoint')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='folder for the logs')
+    parser.add_argument(
+        '--out', help='dump the predictions (or metrics) to this pickle')
+    parser.add_argument(
+        '--out-item',
+        choices=['metrics', 'pred'],
+        default='pred',
+        help='what --out holds: every sample\'s prediction, or the metrics')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='fully unpickle the checkpoint; only for files from a source '
+        'you trust')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, as key=value pairs')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_args(cfg, args):
+    """Fold the command-line arguments into the config."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+
+    if cfg.get('test_dataloader', None) is not None:
+        loader = ConfigDict(
+            pin_memory=True, collate_fn=dict(type='default_collate'))
+        loader.update(cfg.test_dataloader)
+        loader.persistent_workers = False
+        cfg.test_dataloader = loader
+
+    if args.out is not None and args.out_item == 'pred':
+        evaluators = cfg.test_evaluator
+        if not isinstance(evaluators, (list, tuple)):
+            evaluators = [evaluators]
+        cfg.test_evaluator = list(evaluators) + [
+            dict(type='DumpResults', out_file_path=args.out)
+        ]
+
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out must be a .pkl file, got {args.out}')
+    if args.trust_checkpoint:
+        os.environ[TRUST_ENV] = '1'
+    cfg = merge_args(Config.fromfile(find_config(args.config)), args)
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if args.out is not None and args.out_item == 'metrics':
+        mmengine.dump(metrics, args.out)
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,130 @@
+"""Train a model with an MMPretrain-style config (shike_mm components)."""
+import argparse
+import os
+import os.path as osp
+import sys
+
+# Run from a checkout without installing: make `shike_mm` importable.
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
+    sys.path.insert(0, REPO_ROOT)
+
+from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
+from shike_mm.utils import find_config  # noqa: E402
+from shike_mm.utils.checkpoint import TRUST_ENV  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a classifier')
+    parser.add_argument(
+        'config', help='config file, or a path relative to the shipped '
+        'configs such as shike/shike_r32_cifar100-lt-if100.py')
+    parser.add_argument('--work-dir', help='folder for logs and checkpoints')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint; without a path, from the latest '
+        'checkpoint in the work dir')
+    parser.add_argument(
+        '--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='skip evaluation during training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the LR by the actual total batch size')
+    parser.add_argument(
+        '--no-pin-memory', action='store_true', help='no pin_memory')
+    parser.add_argument(
+        '--no-persistent-workers',
+        action='store_true',
+        help='no persistent dataloader workers')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='fully unpickle the checkpoints this run loads (resume, '
+        'load_from); only for files from a source you trust')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, as key=value pairs')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_args(cfg, args):
+    """Fold the command-line arguments into the config."""
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+    cfg.launcher = args.launcher
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(field, None) is None:
+            continue
+        loader = ConfigDict(
+            pin_memory=True,
+            persistent_workers=True,
+            collate_fn=dict(type='default_collate'))
+        loader.update(cfg[field])
+        if args.no_pin_memory:
+            loader.pin_memory = False
+        if args.no_persistent_workers or loader.get('num_workers', 0) == 0:
+            loader.persistent_workers = False
+        cfg[field] = loader
+
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.trust_checkpoint:
+        os.environ[TRUST_ENV] = '1'
+    cfg = merge_args(Config.fromfile(find_config(args.config)), args)
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
