@@ -26,6 +26,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 TRUST_ENV = 'SHIKE_MM_TRUST_CHECKPOINTS'
 # HistoryBuffer's built-in statistics; custom ones join its class registry.
 HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
+GETATTR_REFUSED = 'getattr is limited to HistoryBuffer statistics'
 
 
 class UntrustedCheckpointError(pickle.UnpicklingError):
@@ -47,8 +48,7 @@ def _history_buffer_method(owner: Any, name: str) -> Callable:
     is_buffer = owner is HistoryBuffer or isinstance(owner, HistoryBuffer)
     if not is_buffer or name not in allowed:
         raise pickle.UnpicklingError(
-            f'getattr({owner!r}, {name!r}) is not allowed: only '
-            'HistoryBuffer statistics may be looked up')
+            f'{GETATTR_REFUSED}: getattr({owner!r}, {name!r}) refused')
     return getattr(owner, name)
 
 
@@ -81,6 +81,12 @@ def allowed_checkpoint_globals(
 def checkpoints_trusted() -> bool:
     """Whether the user opted in to full unpickling of checkpoints."""
     return os.environ.get(TRUST_ENV, '0').lower() in ('1', 'true', 'yes')
+
+
+def _names_a_refused_global(message: str) -> bool:
+    """Whether a weights-only failure is a global outside the allow-list
+    (rather than a damaged file)."""
+    return 'GLOBAL' in message or GETATTR_REFUSED in message
 
 
 def _unsafe_globals(filename: str) -> List[str]:
@@ -123,10 +129,10 @@ def load_local_checkpoint(filename: str, map_location=None) -> Any:
             return torch.load(
                 filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        if 'Weights only load failed' not in str(err):
+        if not _names_a_refused_global(str(err)):
             raise CorruptCheckpointError(
-                f'Checkpoint {filename} is corrupt or not a torch '
-                f'checkpoint: {err}') from err
+                f'Checkpoint {filename} is corrupt or not a checkpoint that '
+                f'weights-only loading can read: {err}') from err
         unsafe = _unsafe_globals(filename)
         listed = ', '.join(unsafe) if unsafe else 'see the cause below'
         raise UntrustedCheckpointError(
