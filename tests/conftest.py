@@ -65,7 +65,7 @@ def _run_tool(*args, cwd=REPO_ROOT, env=None, check=True):
     return proc
 
 
-@pytest.fixture
+@pytest.fixture(scope='session')
 def run_tool():
     """``run_tool(script, *args)`` runs ``tools/<script>`` in a fresh
     interpreter and fails the test, with its output, on a non-zero exit."""
