@@ -1,5 +1,6 @@
 """Train a model with an MMPretrain-style config (shike_mm components)."""
 import argparse
+import logging
 import os
 import os.path as osp
 import sys
@@ -9,7 +10,9 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
+import torch  # noqa: E402
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -84,6 +87,16 @@ def merge_args(cfg, args):
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper' and \
+            not torch.cuda.is_available():
+        # MMEngine's AMP wrapper needs a GPU; train in fp32 instead.
+        print_log(
+            'No GPU: AmpOptimWrapper replaced by OptimWrapper (fp32).',
+            logger='current',
+            level=logging.WARNING)
+        cfg.optim_wrapper.type = 'OptimWrapper'
+        for amp_only in ('loss_scale', 'dtype', 'use_fsdp'):
+            cfg.optim_wrapper.pop(amp_only, None)
 
     if args.resume == 'auto':
         cfg.resume = True
