@@ -1,0 +1,205 @@
+"""Long-tailed CIFAR-10/100 built from MMPretrain's CIFAR datasets."""
+import hashlib
+import pickle
+from numbers import Real
+from typing import List, Sequence
+
+import numpy as np
+from mmengine.fileio import get, join_path
+from mmengine.logging import print_log
+from mmpretrain.datasets import CIFAR10, CIFAR100
+from mmpretrain.registry import DATASETS
+
+from .class_counts import TRAIN_CLASS_COUNTS
+
+SUBSET_RULES = ('first', 'shuffle')
+
+
+def long_tail_counts(n_max: int, num_classes: int,
+                     imb_factor: float) -> List[int]:
+    """Exponential profile ``n_i = int(n_max * (1 / imb_factor) ** (i / (C -
+    1)))``; class 0 is the head, class ``C - 1`` keeps ``n_max /
+    imb_factor``.
+
+    Args:
+        n_max (int): Images of the head class.
+        num_classes (int): Number of classes ``C`` (at least 2).
+        imb_factor (float): Ratio between the head and the tail class.
+
+    Returns:
+        list[int]: ``C`` per-class counts.
+    """
+    return [
+        int(n_max * (1.0 / imb_factor)**(i / (num_classes - 1.0)))
+        for i in range(num_classes)
+    ]
+
+
+def subset_fingerprint(indices: Sequence[int]) -> str:
+    """First 12 hex characters of the SHA-1 of the sorted, comma-separated
+    indices, e.g. ``'0,3,7'``. Any codebase can compute it for its subset."""
+    text = ','.join(str(int(i)) for i in sorted(indices))
+    return hashlib.sha1(text.encode('ascii')).hexdigest()[:12]
+
+
+class LongTailCIFARMixin:
+    """Turns a balanced CIFAR dataset into its long-tailed version.
+
+    The training split keeps :func:`long_tail_counts` images per class; the
+    test split stays balanced. Both splits report the long-tailed training
+    counts through :meth:`get_train_class_counts` and
+    ``metainfo['train_class_counts']``.
+    """
+
+    def __init__(self,
+                 data_root: str = '',
+                 split: str = 'train',
+                 imb_factor: float = 100,
+                 subset_rule: str = 'first',
+                 subset_seed: int = 0,
+                 **kwargs):
+        name = type(self).__name__
+        if (isinstance(imb_factor, bool) or not isinstance(imb_factor, Real)
+                or not imb_factor >= 1):
+            raise ValueError(f'{name}: imb_factor must be a number >= 1 '
+                             f'(head / tail ratio), got {imb_factor!r}')
+        if subset_rule not in SUBSET_RULES:
+            raise ValueError(f'{name}: subset_rule must be one of '
+                             f'{SUBSET_RULES}, got {subset_rule!r}')
+        self.imb_factor = imb_factor
+        self.subset_rule = subset_rule
+        self.subset_seed = subset_seed
+        self.subset_fingerprint = None
+        super().__init__(data_root=data_root, split=split, **kwargs)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of CIFAR classes (10 or 100)."""
+        return len(self.METAINFO['classes'])
+
+    def load_data_list(self) -> List[dict]:
+        """Load the split, keeping the long-tailed subset of the training
+        split."""
+        data_list = super().load_data_list()
+        if self.split == 'train':
+            train_labels = np.array([d['gt_label'] for d in data_list])
+        else:
+            train_labels = self._read_train_labels()
+        counts = self._long_tail_counts(train_labels)
+        self._metainfo[TRAIN_CLASS_COUNTS] = counts
+        if self.split == 'train':
+            chosen = self._choose_subset(train_labels, counts)
+            self.subset_fingerprint = subset_fingerprint(chosen)
+            data_list = [data_list[i] for i in chosen]
+            seed = (f', subset_seed={self.subset_seed}'
+                    if self.subset_rule == 'shuffle' else '')
+            print_log(
+                f'{type(self).__name__}: imb_factor={self.imb_factor}, '
+                f'subset_rule={self.subset_rule}{seed}: {len(data_list)} '
+                f'training images, subset fingerprint '
+                f'{self.subset_fingerprint}, per-class counts {counts}',
+                logger='current')
+        return data_list
+
+    def get_train_class_counts(self) -> List[int]:
+        """Per-class counts of the long-tailed training split.
+
+        Returns:
+            list[int]: One count per class, head first.
+        """
+        self.full_init()
+        return list(self._metainfo[TRAIN_CLASS_COUNTS])
+
+    def _train_file(self, file_name: str) -> str:
+        return join_path(self.data_prefix['root'], self.base_folder, file_name)
+
+    def _read_train_labels(self) -> np.ndarray:
+        labels = []
+        for file_name, _ in self.train_list:
+            entry = pickle.loads(
+                get(self._train_file(file_name)), encoding='latin1')
+            labels.extend(entry.get('labels', entry.get('fine_labels')))
+        return np.array(labels)
+
+    def _long_tail_counts(self, train_labels: np.ndarray) -> List[int]:
+        """Check the full training split and apply the exponential profile
+        to its per-class size."""
+        files = ', '.join(self._train_file(f) for f, _ in self.train_list)
+        num_classes = self.num_classes
+        if train_labels.min() < 0 or train_labels.max() >= num_classes:
+            raise ValueError(
+                f'{type(self).__name__}: {files} holds labels in '
+                f'[{train_labels.min()}, {train_labels.max()}], expected '
+                f'{num_classes} classes [0, {num_classes})')
+        full_counts = np.bincount(train_labels, minlength=num_classes)
+        if full_counts.min() == 0:
+            raise ValueError(
+                f'{type(self).__name__}: {files} has images of only '
+                f'{np.count_nonzero(full_counts)} classes, expected '
+                f'{num_classes}')
+        # Real CIFAR is balanced; the smallest class bounds the head.
+        return long_tail_counts(
+            int(full_counts.min()), num_classes, self.imb_factor)
+
+    def _choose_subset(self, train_labels: np.ndarray,
+                       counts: List[int]) -> np.ndarray:
+        """Indices (sorted, into the training files) of the kept images."""
+        # One legacy RandomState shuffling the classes in turn reproduces
+        # the LDAM-DRW / RIDE generator exactly.
+        rng = np.random.RandomState(self.subset_seed)
+        chosen = []
+        for label, count in enumerate(counts):
+            members = np.flatnonzero(train_labels == label)
+            if self.subset_rule == 'shuffle':
+                rng.shuffle(members)
+            chosen.append(members[:count])
+        return np.sort(np.concatenate(chosen))
+
+
+@DATASETS.register_module()
+class CIFAR10LT(LongTailCIFARMixin, CIFAR10):
+    """Long-tailed CIFAR-10 (Cao et al. 2019; Cui et al. 2019).
+
+    Class ``i`` keeps ``int(n_max * (1 / imb_factor) ** (i / 9))`` training
+    images (``n_max`` = 5000 on the real data); the test split stays
+    balanced. The per-class counts and a fingerprint of the chosen indices
+    (see :func:`subset_fingerprint`) are logged.
+
+    Args:
+        data_root (str): Folder holding ``cifar-10-batches-py``.
+        split (str): ``'train'`` or ``'test'``. Defaults to ``'train'``.
+        imb_factor (float): Head / tail ratio, at least 1. Defaults to 100.
+        subset_rule (str): ``'first'`` keeps the first ``n_i`` images of
+            each class in file order (SHIKE's rule); ``'shuffle'`` keeps
+            ``n_i`` images after shuffling each class with
+            ``subset_seed`` (LDAM-DRW / RIDE's rule). Defaults to
+            ``'first'``.
+        subset_seed (int): Seed of the ``'shuffle'`` rule. Defaults to 0.
+        **kwargs: Other arguments of :class:`mmpretrain.datasets.CIFAR10`
+            (``download``, ``pipeline``, ``test_mode``, ...).
+    """
+
+
+@DATASETS.register_module()
+class CIFAR100LT(LongTailCIFARMixin, CIFAR100):
+    """Long-tailed CIFAR-100 (Cao et al. 2019; Cui et al. 2019).
+
+    Class ``i`` keeps ``int(n_max * (1 / imb_factor) ** (i / 99))`` training
+    images (``n_max`` = 500 on the real data: 10,847 images for
+    ``imb_factor=100``); the test split stays balanced. The per-class
+    counts and a fingerprint of the chosen indices (see
+    :func:`subset_fingerprint`) are logged.
+
+    Args:
+        data_root (str): Folder holding ``cifar-100-python``.
+        split (str): ``'train'`` or ``'test'``. Defaults to ``'train'``.
+        imb_factor (float): Head / tail ratio, at least 1. Defaults to 100.
+        subset_rule (str): ``'first'`` keeps the first ``n_i`` images of
+            each class in file order (SHIKE's rule); ``'shuffle'`` keeps
+            ``n_i`` images after shuffling each class with
+            ``subset_seed`` (LDAM-DRW / RIDE's rule). Defaults to
+            ``'first'``.
+        subset_seed (int): Seed of the ``'shuffle'`` rule. Defaults to 0.
+        **kwargs: Other arguments of :class:`mmpretrain.datasets.CIFAR100`
+            (``download``, ``pipeline``, ``test_mode``, ...).
+    """

@@ -1,0 +1,256 @@
+"""Top-k, Many/Medium/Few and calibration metrics for long-tailed
+recognition."""
+import json
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+from mmpretrain.registry import METRICS
+
+from shike_mm.datasets.class_counts import TRAIN_CLASS_COUNTS
+from shike_mm.datasets.split_file import read_training_counts
+
+SHOT_GROUPS = ('many', 'medium', 'few')
+
+
+def shot_groups(train_counts: Sequence[int],
+                many_thr: int = 100,
+                few_thr: int = 20) -> Dict[str, np.ndarray]:
+    """Boolean class masks of the Many (``> many_thr`` training images),
+    Medium (``few_thr`` to ``many_thr`` inclusive) and Few (``< few_thr``)
+    groups."""
+    counts = np.asarray(train_counts)
+    return {
+        'many': counts > many_thr,
+        'medium': (counts >= few_thr) & (counts <= many_thr),
+        'few': counts < few_thr,
+    }
+
+
+def expected_calibration_error(confidences: np.ndarray,
+                               correct: np.ndarray,
+                               num_bins: int = 15) -> float:
+    """Expected calibration error over equal-width confidence bins.
+
+    Bin ``b`` holds confidences in ``(b / B, (b + 1) / B]`` (the first bin
+    also holds 0). ECE is the sample-weighted mean over bins of
+    ``|accuracy - mean confidence|``.
+
+    Args:
+        confidences (np.ndarray): Confidence of each prediction, in [0, 1].
+        correct (np.ndarray): Whether each prediction is right.
+        num_bins (int): Number of bins ``B``. Defaults to 15.
+
+    Returns:
+        float: ECE as a fraction in [0, 1].
+    """
+    confidences = np.asarray(confidences, dtype=np.float64)
+    correct = np.asarray(correct, dtype=np.float64)
+    bins = np.clip(
+        np.ceil(confidences * num_bins).astype(np.int64) - 1, 0, num_bins - 1)
+    ece = 0.0
+    for b in np.unique(bins):
+        in_bin = bins == b
+        gap = abs(correct[in_bin].mean() - confidences[in_bin].mean())
+        ece += in_bin.mean() * gap
+    return float(ece)
+
+
+@METRICS.register_module()
+class LongTailMetric(BaseMetric):
+    """Accuracy by shot group and calibration for long-tailed recognition.
+
+    Reports, in percent, under ``prefix`` (e.g. ``lt/top1``):
+
+    - ``top{k}`` for each ``k`` in ``topk`` (``k`` is capped at the number
+      of classes);
+    - ``many``, ``medium``, ``few``: mean of the per-class top-1 accuracies
+      of the classes in the group (Many: more than ``many_thr`` training
+      images; Medium: ``few_thr`` to ``many_thr``; Few: fewer than
+      ``few_thr``), counting only classes present in the evaluated set. A
+      group without such classes reports NaN, so the keys never change;
+    - ``ece``: expected calibration error of the top-1 prediction with
+      ``ece_bins`` equal-width bins on ``max(pred_score)``, so
+      ``pred_score`` must be probabilities (MMPretrain heads give softmax
+      scores).
+
+    Per-class accuracy is not put in the results (a list per validation
+    would flood the log); set ``per_class_out`` to write it as JSON.
+
+    The training class counts come from, in order: ``class_counts``;
+    ``ann_file``; the ``train_class_counts`` metainfo of the evaluated
+    dataset (set by every dataset of this package).
+
+    Args:
+        topk (int | Sequence[int]): The ``k`` of top-k accuracy.
+            Defaults to (1, 5).
+        many_thr (int): Many-shot classes have more training images.
+            Defaults to 100.
+        few_thr (int): Few-shot classes have fewer training images.
+            Defaults to 20.
+        class_counts (Sequence[int], optional): Training images per class.
+            Defaults to None.
+        ann_file (str, optional): Training split file
+            (``relative/path label`` lines) to count. Defaults to None.
+        ece_bins (int): Number of ECE bins. Defaults to 15.
+        per_class_out (str, optional): JSON file receiving each class's
+            training count, group, number of evaluated samples and accuracy.
+            Defaults to None.
+        collect_device (str): Device for collecting results across ranks,
+            ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
+        prefix (str, optional): Prefix of the metric names. Defaults to
+            ``'lt'``.
+    """
+    default_prefix = 'lt'
+
+    def __init__(self,
+                 topk=(1, 5),
+                 many_thr: int = 100,
+                 few_thr: int = 20,
+                 class_counts: Optional[Sequence[int]] = None,
+                 ann_file: Optional[str] = None,
+                 ece_bins: int = 15,
+                 per_class_out: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.topk = (topk, ) if isinstance(topk, int) else tuple(topk)
+        if not self.topk or any(k < 1 for k in self.topk):
+            raise ValueError(f'topk must hold positive ints, got {topk!r}')
+        if few_thr > many_thr:
+            raise ValueError(f'few_thr ({few_thr}) must not exceed many_thr '
+                             f'({many_thr})')
+        if ece_bins < 1:
+            raise ValueError(f'ece_bins must be positive, got {ece_bins}')
+        self.many_thr = many_thr
+        self.few_thr = few_thr
+        self.class_counts = None if class_counts is None \
+            else [int(c) for c in class_counts]
+        self.ann_file = ann_file
+        self.ece_bins = ece_bins
+        self.per_class_out = per_class_out
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        """Keep, per sample, the label, top-1 prediction, its confidence and
+        the top-k hits (not the full score vector).
+
+        Args:
+            data_batch: Unused.
+            data_samples (Sequence[dict]): Predictions with ``pred_score``
+                and ``gt_label``.
+        """
+        if not data_samples:
+            return
+        scores = torch.stack(
+            [torch.as_tensor(s['pred_score']) for s in data_samples])
+        scores = scores.detach().float().cpu()
+        labels = torch.tensor([
+            int(torch.as_tensor(s['gt_label']).reshape(-1)[0])
+            for s in data_samples
+        ])
+        num_classes = scores.shape[1]
+        max_k = min(max(self.topk), num_classes)
+        confidences, ranked = scores.topk(max_k, dim=1)
+        hits = ranked == labels[:, None]
+        for i, label in enumerate(labels.tolist()):
+            topk_hits = [bool(hits[i, :k].any()) for k in self.topk]
+            self.results.append(
+                dict(
+                    gt_label=label,
+                    pred_label=int(ranked[i, 0]),
+                    confidence=float(confidences[i, 0]),
+                    topk_hits=topk_hits,
+                    num_classes=num_classes))
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        """Compute the metrics from the results of all ranks.
+
+        Args:
+            results (list[dict]): What :meth:`process` kept.
+
+        Returns:
+            dict[str, float]: Metric name (without prefix) to value.
+        """
+        num_classes = results[0]['num_classes']
+        train_counts = np.asarray(self._train_counts(num_classes))
+        labels = np.array([r['gt_label'] for r in results])
+        correct = np.array([r['pred_label'] for r in results]) == labels
+        topk_hits = np.array([r['topk_hits'] for r in results])
+
+        samples = np.bincount(labels, minlength=num_classes)
+        right = np.bincount(labels, weights=correct, minlength=num_classes)
+        with np.errstate(invalid='ignore', divide='ignore'):
+            per_class = np.where(samples > 0, 100.0 * right / samples, np.nan)
+
+        metrics = {
+            f'top{k}': float(100.0 * topk_hits[:, i].mean())
+            for i, k in enumerate(self.topk)
+        }
+        groups = shot_groups(train_counts, self.many_thr, self.few_thr)
+        for name, members in groups.items():
+            accuracies = per_class[members & (samples > 0)]
+            metrics[name] = float(accuracies.mean()) if len(accuracies) \
+                else float('nan')
+        metrics['ece'] = 100.0 * expected_calibration_error(
+            [r['confidence'] for r in results], correct, self.ece_bins)
+
+        print_log(
+            'LongTailMetric: Many/Medium/Few classes ' +
+            '/'.join(str(int(groups[g].sum())) for g in SHOT_GROUPS) +
+            f' (many > {self.many_thr}, few < {self.few_thr} training '
+            'images)',
+            logger='current')
+        if self.per_class_out:
+            self._dump_per_class(train_counts, groups, samples, per_class)
+        return metrics
+
+    def _train_counts(self, num_classes: int) -> List[int]:
+        if self.class_counts is not None:
+            counts = self.class_counts
+        elif self.ann_file:
+            counts = read_training_counts(self.ann_file, num_classes)
+        elif self.dataset_meta and TRAIN_CLASS_COUNTS in self.dataset_meta:
+            counts = list(self.dataset_meta[TRAIN_CLASS_COUNTS])
+        else:
+            raise ValueError(
+                'LongTailMetric needs the training class counts: set '
+                'class_counts=[...] or ann_file=<training split file>, or '
+                'evaluate a dataset whose metainfo has "train_class_counts" '
+                '(CIFAR10LT, CIFAR100LT, ImageNetLT, PlacesLT, '
+                'INaturalist2018, SplitFileDataset)')
+        if len(counts) != num_classes:
+            raise ValueError(
+                f'LongTailMetric: {len(counts)} training class counts for '
+                f'{num_classes} predicted classes')
+        return counts
+
+    def _dump_per_class(self, train_counts: np.ndarray,
+                        groups: Dict[str, np.ndarray], samples: np.ndarray,
+                        per_class: np.ndarray) -> None:
+        names = (self.dataset_meta or {}).get('classes')
+        if names is not None and len(names) != len(train_counts):
+            names = None
+        rows = []
+        for c in range(len(train_counts)):
+            accuracy = None if np.isnan(per_class[c]) else float(per_class[c])
+            rows.append(
+                dict(
+                    index=c,
+                    name=None if names is None else names[c],
+                    train_count=int(train_counts[c]),
+                    group=next(g for g in SHOT_GROUPS if groups[g][c]),
+                    num_samples=int(samples[c]),
+                    accuracy=accuracy))
+        folder = osp.dirname(self.per_class_out)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        with open(self.per_class_out, 'w') as f:
+            json.dump(rows, f, indent=1)
+        print_log(
+            f'LongTailMetric: per-class accuracy written to '
+            f'{self.per_class_out}',
+            logger='current')

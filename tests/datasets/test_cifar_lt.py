@@ -1,0 +1,175 @@
+"""CIFAR-10/100-LT on fake CIFAR pickles."""
+import os.path as osp
+import pickle
+from unittest import mock
+
+import numpy as np
+import pytest
+from mmengine.registry import init_default_scope
+
+import shike_mm  # noqa: F401  (registers the datasets)
+from mmpretrain.registry import DATASETS
+from shike_mm.datasets import get_train_class_counts, long_tail_counts
+from shike_mm.datasets.cifar_lt import subset_fingerprint
+from shike_mm.evaluation.metrics import shot_groups
+from shike_mm.testing import write_fake_cifar
+
+
+@pytest.fixture(autouse=True)
+def mmpretrain_scope():
+    init_default_scope('mmpretrain')
+
+
+@pytest.fixture(scope='module')
+def cifar100_root(fake_cifar):
+    return fake_cifar('cifar100', 500, 100)
+
+
+def _raw_cifar100_train(root):
+    with open(osp.join(root, 'cifar-100-python', 'train'), 'rb') as f:
+        entry = pickle.load(f)
+    return np.array(entry['fine_labels']), entry['data']
+
+
+def _build(root, **kwargs):
+    kwargs.setdefault('type', 'CIFAR100LT')
+    return DATASETS.build(dict(data_root=root, download=False, **kwargs))
+
+
+def _images(dataset):
+    """The dataset's images as rows of the CIFAR file layout (CHW
+    flattened)."""
+    return np.stack([
+        dataset.get_data_info(i)['img'].transpose(2, 0, 1).ravel()
+        for i in range(len(dataset))
+    ])
+
+
+def test_if100_counts_and_shot_groups(cifar100_root, no_cifar_md5):
+    dataset = _build(cifar100_root, imb_factor=100)
+
+    counts = dataset.get_train_class_counts()
+    assert len(dataset) == 10847 == sum(counts)
+    assert counts[0] == 500 and counts[99] == 5
+    assert np.all(np.diff(counts) <= 0)
+    assert np.bincount(dataset.get_gt_labels()).tolist() == counts
+    assert dataset.metainfo['train_class_counts'] == counts
+    assert get_train_class_counts(dataset) == counts
+    groups = shot_groups(counts)
+    assert [int(groups[g].sum()) for g in ('many', 'medium', 'few')] == \
+        [35, 35, 30]
+    assert counts[69] == 20 and groups['medium'][69]
+
+
+@pytest.mark.parametrize('imb_factor, total, tail', [(50, 12608, 10),
+                                                     (10, 19573, 50)])
+def test_other_imbalance_factors(cifar100_root, no_cifar_md5, imb_factor,
+                                 total, tail):
+    dataset = _build(cifar100_root, imb_factor=imb_factor)
+    counts = dataset.get_train_class_counts()
+    assert len(dataset) == total == sum(counts)
+    assert counts[0] == 500 and counts[-1] == tail
+
+
+def test_first_rule_keeps_first_images_of_each_class_in_file_order(
+        cifar100_root, no_cifar_md5):
+    labels, pixels = _raw_cifar100_train(cifar100_root)
+    dataset = _build(cifar100_root, subset_rule='first')
+
+    counts = long_tail_counts(500, 100, 100)
+    expected = np.sort(
+        np.concatenate(
+            [np.flatnonzero(labels == c)[:n] for c, n in enumerate(counts)]))
+    np.testing.assert_array_equal(_images(dataset), pixels[expected])
+    np.testing.assert_array_equal(dataset.get_gt_labels(), labels[expected])
+    assert dataset.subset_fingerprint == subset_fingerprint(expected)
+
+
+def test_shuffle_rule_is_the_seeded_ldam_subset(cifar100_root, no_cifar_md5):
+    labels, pixels = _raw_cifar100_train(cifar100_root)
+    first = _build(cifar100_root, subset_rule='first')
+    shuffled = _build(cifar100_root, subset_rule='shuffle', subset_seed=0)
+    again = _build(cifar100_root, subset_rule='shuffle', subset_seed=0)
+    other_seed = _build(cifar100_root, subset_rule='shuffle', subset_seed=1)
+
+    # LDAM-DRW: np.random.seed(seed), then shuffle each class's indices.
+    np.random.seed(0)
+    expected = []
+    for c, n in enumerate(long_tail_counts(500, 100, 100)):
+        members = np.where(labels == c)[0]
+        np.random.shuffle(members)
+        expected.append(members[:n])
+    expected = np.sort(np.concatenate(expected))
+
+    np.testing.assert_array_equal(_images(shuffled), pixels[expected])
+    assert shuffled.get_train_class_counts() == \
+        first.get_train_class_counts()
+    assert shuffled.subset_fingerprint == again.subset_fingerprint
+    assert len({
+        first.subset_fingerprint, shuffled.subset_fingerprint,
+        other_seed.subset_fingerprint
+    }) == 3
+
+
+def test_counts_and_fingerprint_are_logged(cifar100_root, no_cifar_md5):
+    with mock.patch('shike_mm.datasets.cifar_lt.print_log') as print_log:
+        dataset = _build(cifar100_root, imb_factor=100)
+    log = ' '.join(str(call.args[0]) for call in print_log.call_args_list)
+    assert dataset.subset_fingerprint in log
+    assert str(dataset.get_train_class_counts()) in log
+    assert len(dataset.subset_fingerprint) == 12
+
+
+def test_test_split_stays_balanced_and_knows_train_counts(
+        cifar100_root, no_cifar_md5):
+    dataset = _build(cifar100_root, split='test', imb_factor=50)
+    assert len(dataset) == 10000
+    assert np.bincount(dataset.get_gt_labels()).tolist() == [100] * 100
+    assert dataset.metainfo['train_class_counts'] == \
+        long_tail_counts(500, 100, 50)
+
+
+def test_cifar10_lt(fake_cifar, no_cifar_md5):
+    root = fake_cifar('cifar10', 50, 5)
+    dataset = _build(root, type='CIFAR10LT', imb_factor=10)
+    expected = [int(50 * 0.1**(i / 9)) for i in range(10)]
+    assert dataset.get_train_class_counts() == expected
+    assert np.bincount(dataset.get_gt_labels()).tolist() == expected
+    assert expected[0] == 50 and expected[-1] == 5
+
+
+def test_loads_through_the_pipeline(cifar100_root, no_cifar_md5):
+    dataset = _build(
+        cifar100_root,
+        pipeline=[dict(type='RandomFlip', prob=0.5),
+                  dict(type='PackInputs')])
+    item = dataset[0]
+    assert tuple(item['inputs'].shape) == (3, 32, 32)
+    assert int(item['data_samples'].gt_label) == dataset.get_gt_labels()[0]
+
+
+@pytest.mark.parametrize('imb_factor', [0.5, 0, -10, float('nan'), '100'])
+def test_bad_imbalance_factor(cifar100_root, imb_factor):
+    with pytest.raises(ValueError, match='imb_factor must be a number >= 1'):
+        _build(cifar100_root, imb_factor=imb_factor)
+
+
+def test_bad_subset_rule(cifar100_root):
+    with pytest.raises(ValueError, match="subset_rule must be one of"):
+        _build(cifar100_root, subset_rule='random')
+
+
+def test_wrong_number_of_classes(tmp_path, no_cifar_md5):
+    root = write_fake_cifar(str(tmp_path), 'cifar100', 5, 1)
+    train_file = osp.join(root, 'cifar-100-python', 'train')
+    with open(train_file, 'rb') as f:
+        entry = pickle.load(f)
+    entry['fine_labels'] = [label % 10 for label in entry['fine_labels']]
+    with open(train_file, 'wb') as f:
+        pickle.dump(entry, f)
+
+    with pytest.raises(ValueError) as error:
+        _build(root)
+    message = str(error.value)
+    assert train_file in message
+    assert 'only 10 classes, expected 100' in message
