@@ -1,0 +1,3 @@
+from .shike_head import SHIKEHead
+
+__all__ = ['SHIKEHead']

@@ -1,0 +1,3 @@
+from .dkf_neck import DKFNeck
+
+__all__ = ['DKFNeck']

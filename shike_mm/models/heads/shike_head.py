@@ -1,0 +1,214 @@
+"""SHIKE's multi-expert cosine classification head."""
+import copy
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmpretrain.evaluation.metrics import Accuracy
+from mmpretrain.models.heads import ClsHead
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from ..losses.utils import upcast_logits
+from ..utils import NormedLinear
+
+STAGES = (1, 2)
+
+
+@MODELS.register_module()
+class SHIKEHead(ClsHead):
+    """One cosine classifier per expert, with SHIKE's two training stages.
+
+    Expert ``m`` scores its feature with ``scale * cos(f_m, w_{m,c})``.
+
+    - Stage 1 trains ``classifiers`` (and everything before the head) with
+      ``L = sum_m (CE_m + DKT_m + MKD_m)``, returned as the separate keys
+      ``loss_ce``, ``loss_dkt`` and ``loss_mkd``, each summed over experts.
+    - Stage 2 re-trains the fresh ``retrain_classifiers`` with the Balanced
+      Softmax loss ``loss_bal``, which needs the training class counts
+      (:meth:`set_class_counts`).
+
+    The stage is the persistent buffer ``stage``, saved in checkpoints, so a
+    stage-2 checkpoint predicts with ``retrain_classifiers`` without any
+    flag; loading a checkpoint also restores the stage it was saved in.
+    Prediction averages the expert logits before the softmax. Losses are
+    computed in float32 or wider, so they are safe under AMP.
+
+    Args:
+        num_classes (int): Number of classes C.
+        in_channels (int): Feature size D of every expert.
+        num_experts (int): Number of experts M. Defaults to 3.
+        scale (float): Scale of the cosine logits. Defaults to 30.0.
+        ce_loss (dict): Stage-1 cross-entropy, applied to every expert and
+            reduced as a batch mean per expert.
+            Defaults to ``dict(type='CrossEntropyLoss', loss_weight=1.0)``.
+        dkt_loss (dict, optional): Stage-1 :class:`DKTLoss`; its ``scale``
+            defaults to the head's. None leaves it out.
+            Defaults to ``dict(type='DKTLoss', loss_weight=10.0)``.
+        mkd_loss (dict, optional): Stage-1 :class:`MutualKDLoss`. None leaves
+            it out. Defaults to ``dict(type='MutualKDLoss', loss_weight=1.0)``.
+        bal_loss (dict): Stage-2 :class:`BalancedSoftmaxLoss`.
+            Defaults to ``dict(type='BalancedSoftmaxLoss', loss_weight=1.0)``.
+        topk (int | tuple[int]): Top-k accuracies logged when ``cal_acc``.
+            Defaults to ``(1, )``.
+        cal_acc (bool): Log the training accuracy of the averaged logits.
+            Defaults to False.
+        init_cfg (dict, optional): Initialisation config. Defaults to None;
+            the classifiers initialise themselves as in SHIKE.
+
+    Inputs:
+        feats (tuple[Tensor]): ``num_experts`` features, each ``[B, D]``
+            (the output of :class:`DKFNeck`).
+
+    ``forward`` returns the stacked logits of the current stage's
+    classifiers, ``[M, B, C]``; ``pre_logits`` returns the stacked features
+    ``[M, B, D]``. ``predict`` stores the softmax of the averaged logits as
+    ``pred_score`` ``[C]`` and the per-expert softmax as ``expert_scores``
+    ``[M, C]`` on every DataSample.
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 num_experts: int = 3,
+                 scale: float = 30.0,
+                 ce_loss: dict = dict(type='CrossEntropyLoss',
+                                      loss_weight=1.0),
+                 dkt_loss: Optional[dict] = dict(
+                     type='DKTLoss', loss_weight=10.0),
+                 mkd_loss: Optional[dict] = dict(
+                     type='MutualKDLoss', loss_weight=1.0),
+                 bal_loss: dict = dict(
+                     type='BalancedSoftmaxLoss', loss_weight=1.0),
+                 topk: Union[int, Tuple[int]] = (1, ),
+                 cal_acc: bool = False,
+                 init_cfg: Optional[dict] = None):
+        super().__init__(
+            loss=ce_loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
+        self.num_classes = num_classes
+        self.in_channels = in_channels
+        self.num_experts = num_experts
+        self.scale = scale
+
+        if dkt_loss is not None:
+            dkt_loss = copy.deepcopy(dkt_loss)
+            dkt_loss.setdefault('scale', scale)
+            dkt_loss = MODELS.build(dkt_loss)
+        self.dkt_loss = dkt_loss
+        self.mkd_loss = MODELS.build(mkd_loss) if mkd_loss else None
+        self.bal_loss = MODELS.build(bal_loss)
+
+        self.classifiers = nn.ModuleList([
+            NormedLinear(in_channels, num_classes) for _ in range(num_experts)
+        ])
+        self.retrain_classifiers = nn.ModuleList([
+            NormedLinear(in_channels, num_classes) for _ in range(num_experts)
+        ])
+        self.register_buffer('stage', torch.tensor(1, dtype=torch.long))
+        self.register_buffer('class_counts', None, persistent=False)
+
+    @property
+    def current_stage(self) -> int:
+        """The training stage, 1 or 2."""
+        return int(self.stage)
+
+    def set_stage(self, stage: int) -> None:
+        """Switch to stage 1 (``classifiers``) or 2
+        (``retrain_classifiers``)."""
+        if stage not in STAGES:
+            raise ValueError(f'stage must be 1 or 2, got {stage}')
+        self.stage.fill_(stage)
+
+    def set_class_counts(self, counts: Sequence[int]) -> None:
+        """Store the training samples per class for the stage-2 loss.
+
+        Args:
+            counts (Sequence[int]): ``num_classes`` non-negative counts.
+        """
+        counts = torch.as_tensor(
+            counts, dtype=torch.float32, device=self.stage.device)
+        if counts.shape != (self.num_classes, ) or (counts < 0).any():
+            raise ValueError(
+                f'Expected {self.num_classes} non-negative class counts, '
+                f'got shape {tuple(counts.shape)}')
+        self.class_counts = counts
+
+    def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
+        """Stack the expert features into ``[M, B, D]``."""
+        if len(feats) != self.num_experts:
+            raise ValueError(
+                f'SHIKEHead has {self.num_experts} experts but got '
+                f'{len(feats)} features; give the neck and the head the '
+                'same num_experts')
+        return torch.stack(feats)
+
+    def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
+        """Scaled cosine logits of the current stage, ``[M, B, C]``."""
+        expert_feats = self.pre_logits(feats)
+        classifiers = (
+            self.retrain_classifiers
+            if self.current_stage == 2 else self.classifiers)
+        return self.scale * torch.stack([
+            classifier(feat)
+            for classifier, feat in zip(classifiers, expert_feats)
+        ])
+
+    def _get_loss(self, logits: torch.Tensor, data_samples: List[DataSample],
+                  **kwargs) -> dict:
+        """Stage-1 (``loss_ce``, ``loss_dkt``, ``loss_mkd``) or stage-2
+        (``loss_bal``) losses, plus ``accuracy_top-k`` when ``cal_acc``."""
+        if 'gt_score' in data_samples[0] or 'gt_label' not in data_samples[0]:
+            raise ValueError(
+                'SHIKEHead needs hard labels (gt_label); soft labels from '
+                'batch augmentations such as Mixup/CutMix are not supported')
+        target = torch.cat([sample.gt_label for sample in data_samples])
+        num_experts, batch_size, num_classes = logits.shape
+
+        losses = dict()
+        if self.current_stage == 2:
+            if self.class_counts is None:
+                raise RuntimeError(
+                    'Stage 2 of SHIKE needs the training class counts: call '
+                    'head.set_class_counts(counts) or train with the SHIKE '
+                    'stage-switch hook, which sets them')
+            losses['loss_bal'] = self.bal_loss(logits, target,
+                                               self.class_counts)
+        else:
+            # Sum of per-expert batch means.
+            losses['loss_ce'] = self.loss_module(
+                upcast_logits(logits).reshape(-1, num_classes),
+                target.repeat(num_experts),
+                avg_factor=batch_size,
+                **kwargs)
+            if self.dkt_loss is not None:
+                losses['loss_dkt'] = self.dkt_loss(logits, target)
+            if self.mkd_loss is not None:
+                losses['loss_mkd'] = self.mkd_loss(logits)
+
+        if self.cal_acc:
+            accuracies = Accuracy.calculate(
+                logits.mean(dim=0), target, topk=self.topk)
+            losses.update(
+                {f'accuracy_top-{k}': a
+                 for k, a in zip(self.topk, accuracies)})
+        return losses
+
+    def _get_predictions(self, logits: torch.Tensor,
+                         data_samples: Optional[List[Optional[DataSample]]]
+                         ) -> List[DataSample]:
+        pred_scores = F.softmax(logits.mean(dim=0), dim=1)
+        pred_labels = pred_scores.argmax(dim=1, keepdim=True).detach()
+        expert_scores = F.softmax(logits, dim=-1).transpose(0, 1)
+
+        if data_samples is None:
+            data_samples = [None] * pred_scores.size(0)
+        out_data_samples = []
+        for data_sample, score, label, per_expert in zip(
+                data_samples, pred_scores, pred_labels, expert_scores):
+            if data_sample is None:
+                data_sample = DataSample()
+            data_sample.set_pred_score(score).set_pred_label(label)
+            data_sample.set_field(per_expert, 'expert_scores')
+            out_data_samples.append(data_sample)
+        return out_data_samples

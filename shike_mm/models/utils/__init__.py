@@ -1,0 +1,4 @@
+from .normed_linear import NormedLinear
+from .weight_init import KAIMING_FAN_IN
+
+__all__ = ['NormedLinear', 'KAIMING_FAN_IN']

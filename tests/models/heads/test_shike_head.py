@@ -1,0 +1,172 @@
+"""SHIKEHead: per-expert cosine classifiers, two stages, SHIKE losses."""
+import pytest
+import torch
+import torch.nn.functional as F
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+
+from shike_mm.models.heads import SHIKEHead
+from shike_mm.models.utils import NormedLinear
+
+NUM_CLASSES, FEAT_DIM, BATCH = 6, 8, 4
+COUNTS = [50, 30, 20, 10, 5, 2]
+
+
+def _head(num_experts=3, **kwargs):
+    torch.manual_seed(0)
+    return MODELS.build(
+        dict(
+            type='SHIKEHead',
+            num_classes=NUM_CLASSES,
+            in_channels=FEAT_DIM,
+            num_experts=num_experts,
+            **kwargs))
+
+
+def _feats(num_experts=3, seed=1):
+    generator = torch.Generator().manual_seed(seed)
+    return tuple(
+        torch.randn(BATCH, FEAT_DIM, generator=generator)
+        for _ in range(num_experts))
+
+
+def _samples(labels=(0, 2, 5, 2)):
+    return [DataSample().set_gt_label(label) for label in labels]
+
+
+def _cosine_logits(classifiers, feats, scale=30.0):
+    """scale * cos(feature, class weight), written out per expert."""
+    return torch.stack([
+        scale * F.normalize(f, dim=1) @ F.normalize(c.weight, dim=1).T
+        for c, f in zip(classifiers, feats)
+    ])
+
+
+def test_normed_linear_init_and_forward():
+    layer = NormedLinear(FEAT_DIM, NUM_CLASSES)
+    assert layer.weight.shape == (NUM_CLASSES, FEAT_DIM)
+    torch.testing.assert_close(
+        layer.weight.norm(dim=1), torch.ones(NUM_CLASSES))
+    x = torch.randn(3, FEAT_DIM)
+    expected = torch.stack([
+        torch.stack([F.cosine_similarity(row, w, dim=0) for w in layer.weight])
+        for row in x
+    ])
+    torch.testing.assert_close(layer(x), expected)
+
+
+def test_forward_gives_stacked_scaled_cosine_logits():
+    head = _head()
+    feats = _feats()
+    logits = head(feats)
+    assert logits.shape == (3, BATCH, NUM_CLASSES)
+    torch.testing.assert_close(logits, _cosine_logits(head.classifiers,
+                                                      feats))
+    assert logits.abs().max() <= 30.0 + 1e-4
+    torch.testing.assert_close(head.pre_logits(feats), torch.stack(feats))
+
+
+def test_stage1_losses_are_sums_over_experts(reference):
+    head = _head(topk=(1, 2), cal_acc=True)
+    feats = _feats()
+    samples = _samples()
+    losses = head.loss(feats, samples)
+    assert set(losses) == {
+        'loss_ce', 'loss_dkt', 'loss_mkd', 'accuracy_top-1', 'accuracy_top-2'
+    }
+    logits = head(feats).detach().double()
+    target = torch.tensor([0, 2, 5, 2])
+    expected = dict(
+        loss_ce=reference.cross_entropy(logits, target),
+        loss_dkt=reference.dkt(logits, target),
+        loss_mkd=reference.mutual_kd(logits))
+    for key, value in expected.items():
+        torch.testing.assert_close(
+            losses[key].double(), value, rtol=1e-5, atol=1e-6, msg=key)
+
+
+def test_dkt_scale_follows_the_head_and_losses_can_be_left_out():
+    assert _head(scale=16.0).dkt_loss.scale == 16.0
+    losses = _head(dkt_loss=None, mkd_loss=None).loss(_feats(), _samples())
+    assert set(losses) == {'loss_ce'}
+
+
+def test_stage2_uses_retrain_classifiers_and_balanced_softmax(reference):
+    head = _head()
+    feats = _feats()
+    stage1_logits = head(feats)
+    head.set_stage(2)
+    assert head.current_stage == 2
+    logits = head(feats)
+    torch.testing.assert_close(
+        logits, _cosine_logits(head.retrain_classifiers, feats))
+    assert not torch.allclose(logits, stage1_logits)
+
+    head.set_class_counts(COUNTS)
+    losses = head.loss(feats, _samples())
+    assert set(losses) == {'loss_bal'}
+    expected = reference.balanced_softmax(logits.detach().double(),
+                                          torch.tensor([0, 2, 5, 2]),
+                                          torch.tensor(COUNTS))
+    torch.testing.assert_close(
+        losses['loss_bal'].double(), expected, rtol=1e-5, atol=1e-6)
+    losses['loss_bal'].backward()
+    assert all(p.grad is None for p in head.classifiers.parameters())
+    assert all(p.grad is not None
+               for p in head.retrain_classifiers.parameters())
+
+
+def test_stage2_loss_without_class_counts_says_how_to_set_them():
+    head = _head()
+    head.set_stage(2)
+    with pytest.raises(RuntimeError, match='set_class_counts'):
+        head.loss(_feats(), _samples())
+
+
+def test_stage_is_saved_and_class_counts_are_not():
+    head = _head()
+    head.set_stage(2)
+    head.set_class_counts(COUNTS)
+    state = head.state_dict()
+    assert 'stage' in state and 'class_counts' not in state
+
+    torch.manual_seed(123)
+    fresh = SHIKEHead(NUM_CLASSES, FEAT_DIM, num_experts=3)
+    assert fresh.current_stage == 1
+    assert not torch.allclose(fresh(_feats()), head(_feats()))
+    fresh.load_state_dict(state, strict=True)
+    assert fresh.current_stage == 2
+    assert fresh.class_counts is None
+    torch.testing.assert_close(fresh(_feats()), head(_feats()))
+
+
+def test_predict_averages_expert_logits():
+    head = _head()
+    feats = _feats()
+    logits = head(feats)
+    samples = head.predict(feats, _samples())
+    mean_score = F.softmax(logits.mean(0), dim=1)
+    for b, sample in enumerate(samples):
+        torch.testing.assert_close(sample.pred_score, mean_score[b])
+        assert sample.pred_label.item() == mean_score[b].argmax().item()
+        torch.testing.assert_close(sample.expert_scores,
+                                   F.softmax(logits[:, b], dim=1))
+    assert samples[2].gt_label.item() == 5
+    assert len(head.predict(feats)) == BATCH
+
+
+def test_rejects_soft_labels_bad_stage_counts_and_expert_mismatch():
+    head = _head()
+    mixed = [
+        DataSample().set_gt_label(0).set_gt_score(
+            torch.full((NUM_CLASSES, ), 1 / NUM_CLASSES))
+        for _ in range(BATCH)
+    ]
+    with pytest.raises(ValueError, match='hard labels'):
+        head.loss(_feats(), mixed)
+    with pytest.raises(ValueError, match='stage'):
+        head.set_stage(3)
+    with pytest.raises(ValueError, match='class counts'):
+        head.set_class_counts(COUNTS[:-1])
+    with pytest.raises(ValueError, match='same num_experts'):
+        head(_feats(num_experts=2))
