@@ -14,7 +14,7 @@ from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from shike_mm.utils import find_config  # noqa: E402
+from shike_mm.utils import find_config, setup_cpu_distributed  # noqa: E402
 from shike_mm.utils.checkpoint import TRUST_ENV  # noqa: E402
 
 
@@ -88,6 +88,7 @@ def main(argv=None):
     if args.trust_checkpoint:
         os.environ[TRUST_ENV] = '1'
     cfg = merge_args(Config.fromfile(find_config(args.config)), args)
+    setup_cpu_distributed(cfg, args.launcher)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
     else:

@@ -1,0 +1,3 @@
+from .stage_switch_hook import SHIKEStageSwitchHook
+
+__all__ = ['SHIKEStageSwitchHook']

@@ -1,0 +1,40 @@
+"""Two CPU processes (gloo) train the CIFAR-LT config across the switch."""
+import os
+import socket
+import subprocess
+import sys
+
+from shike_mm.utils import load_local_checkpoint
+
+from conftest import REPO_ROOT
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def test_two_processes_train_across_the_switch(tmp_path,
+                                               short_shike_cifar_config):
+    config = short_shike_cifar_config(max_epochs=2, switch_epoch=1)
+    work_dir = tmp_path / 'ddp'
+    proc = subprocess.run([
+        sys.executable, '-m', 'torch.distributed.run', '--nnodes=1',
+        '--nproc_per_node=2', '--master_addr=127.0.0.1',
+        f'--master_port={_free_port()}', '-m',
+        'shike_mm.testing.without_cifar_md5',
+        os.path.join(REPO_ROOT, 'tools', 'train.py'), config, '--launcher',
+        'pytorch', '--work-dir',
+        str(work_dir)
+    ],
+                          cwd=REPO_ROOT,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-6000:]
+    assert 'Distributed training: True' in log
+    assert 'loss_bal' in log and 'loss_dkt' in log
+    final = load_local_checkpoint(str(work_dir / 'epoch_2.pth'))
+    assert int(final['state_dict']['head.stage']) == 2
