@@ -6,7 +6,8 @@ import sys
 
 from shike_mm.utils import load_local_checkpoint
 
-from conftest import REPO_ROOT
+REPO_ROOT = os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _free_port():

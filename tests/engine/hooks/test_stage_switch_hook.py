@@ -2,6 +2,7 @@
 the official LR schedule."""
 import json
 import math
+import os
 import os.path as osp
 
 import pytest
@@ -10,7 +11,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from shike_mm.utils import load_local_checkpoint
+from shike_mm.utils import find_config, load_local_checkpoint
 
 STAGE1_KEYS = {'loss_ce', 'loss_dkt', 'loss_mkd'}
 
@@ -37,7 +38,6 @@ def _train_losses_by_epoch(work_dir):
 
 
 def _subdirs(work_dir):
-    import os
     return [
         osp.join(work_dir, d) for d in os.listdir(work_dir)
         if osp.isdir(osp.join(work_dir, d))
@@ -163,8 +163,7 @@ def official_lr(epoch):
 
 def test_real_schedule_matches_the_official_lr_every_epoch(
         tmp_path, fake_cifar, no_cifar_md5):
-    from conftest import SHIKE_CIFAR_CONFIG
-    cfg = Config.fromfile(SHIKE_CIFAR_CONFIG)
+    cfg = Config.fromfile(find_config('shike/shike_r32_cifar100-lt-if100.py'))
     cfg.work_dir = str(tmp_path)
     # One batch per epoch, no evaluation, no checkpoints.
     cfg.train_dataloader.dataset.update(
