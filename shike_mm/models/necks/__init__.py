@@ -1,3 +1,7 @@
 from .dkf_neck import DKFNeck
+from .expert_stages import (ConvNeXtExpertStage, SwinExpertStage,
+                            ViTExpertStage)
 
-__all__ = ['DKFNeck']
+__all__ = [
+    'DKFNeck', 'ConvNeXtExpertStage', 'SwinExpertStage', 'ViTExpertStage'
+]

@@ -1,0 +1,21 @@
+# SHIKE on ViT-S/16 with 3 experts (the last 3 encoder layers each),
+# experts-only mode (no DKF: ViT maps share one resolution), ImageNet-LT.
+# OUR untuned starting point for a transformer family: the ImageNet-LT data
+# recipe (RandomResizedCrop, flip, RandAugment n2 m10; no Mixup/CutMix)
+# with MMPretrain's AdamW recipe for DeiT, 64 per GPU x 8 GPUs = 512, lr
+# 5e-4 * batch / 512, 200 epochs with stage 2 from epoch 180. ViTs trained
+# from scratch on ImageNet-LT's 116k images are far behind CNNs; expect
+# this config to be the weakest.
+# Train: tools/dist_train.sh configs/shike/shike_vit-s_imagenet-lt.py 8
+_base_ = [
+    '../_base_/models/shike_vit-s.py',
+    '../_base_/datasets/imagenet-lt_bs32_randaug.py',
+    '../_base_/schedules/shike_adamw_200e_switch180.py',
+    '../_base_/default_runtime.py',
+]
+
+train_dataloader = dict(batch_size=64)
+
+default_hooks = dict(
+    checkpoint=dict(
+        interval=1, max_keep_ckpts=1, save_best='lt/top1', rule='greater'))

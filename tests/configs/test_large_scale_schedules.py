@@ -1,0 +1,119 @@
+"""The large-scale SHIKE schedules give the documented learning rates.
+
+The schedules are replayed as MMEngine's runner drives them, without a
+model: the runner builds each scheduler (per iteration when
+``convert_to_iter_based``), SHIKEStageSwitchHook sets ``stage2_lr`` before
+the switch epoch, ParamSchedulerHook steps iteration-based schedulers after
+every iteration and epoch-based ones after every epoch. The replay of the
+official CIFAR schedule must give the official values, which the hook's
+own tests check on a real run.
+"""
+import math
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import PARAM_SCHEDULERS
+
+from shike_mm.utils import find_config
+
+
+def replay_lr(schedule_cfg: Config, epoch_length: int):
+    """Learning rate of every iteration, as ``lrs[epoch][iteration]``."""
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD(
+        [param], lr=schedule_cfg.optim_wrapper.optimizer.lr)
+    schedulers = []
+    for cfg in schedule_cfg.param_scheduler:
+        cfg = dict(cfg)
+        scheduler_type = PARAM_SCHEDULERS.get(cfg.pop('type'))
+        if cfg.pop('convert_to_iter_based', False):
+            schedulers.append(
+                scheduler_type.build_iter_from_epoch(
+                    optimizer, epoch_length=epoch_length, **cfg))
+        else:
+            schedulers.append(scheduler_type(optimizer, **cfg))
+    (switch_hook, ) = schedule_cfg.custom_hooks
+    lrs = []
+    for epoch in range(schedule_cfg.train_cfg.max_epochs):
+        if epoch == switch_hook.switch_epoch:
+            optimizer.param_groups[0]['lr'] = switch_hook.stage2_lr
+        epoch_lrs = []
+        for _ in range(epoch_length):
+            epoch_lrs.append(optimizer.param_groups[0]['lr'])
+            optimizer.step()  # no gradient: only keeps the usual order
+            for scheduler in schedulers:
+                if not scheduler.by_epoch:
+                    scheduler.step()
+        for scheduler in schedulers:
+            if scheduler.by_epoch:
+                scheduler.step()
+        lrs.append(epoch_lrs)
+    return lrs
+
+
+def _schedule(name):
+    return Config.fromfile(find_config(f'_base_/schedules/{name}'))
+
+
+def official_cifar_lr(epoch):
+    """The official CIFAR schedule, spec section 4."""
+    if epoch < 5:
+        return 0.025 * (epoch + 1)
+    if epoch < 180:
+        return 0.075 * (1 + math.cos(math.pi * (epoch - 5) / 175))
+    k = epoch - 180
+    if k < 5:
+        return 0.0375 + 0.0125 * k
+    return 0.05 * (1 + math.cos(math.pi * (k - 5) / 15))
+
+
+def test_replay_reproduces_the_official_cifar_schedule():
+    cfg = _schedule('shike_cifar_200e.py')
+    lrs = replay_lr(cfg, epoch_length=1)
+    assert [epoch[0] for epoch in lrs] == pytest.approx(
+        [official_cifar_lr(e) for e in range(200)], abs=1e-12)
+
+
+def test_sgd_schedule_is_the_cifar_shape_scaled_to_lr_0_1():
+    cfg = _schedule('shike_sgd_200e_switch180.py')
+    assert cfg.base_lr == 0.1 and cfg.optim_wrapper.optimizer.lr == 0.1
+    assert cfg.optim_wrapper.optimizer.weight_decay == 5e-4
+    assert cfg.auto_scale_lr.base_batch_size == 256
+    lrs = replay_lr(cfg, epoch_length=1)
+    scale = 0.1 / 0.15
+    assert [epoch[0] for epoch in lrs] == pytest.approx(
+        [scale * official_cifar_lr(e) for e in range(200)], abs=1e-12)
+    assert lrs[5][0] == pytest.approx(0.1)
+    assert lrs[180][0] == pytest.approx(0.025)
+
+
+def test_adamw_schedule_warms_up_per_iteration_and_restarts_at_switch():
+    cfg = _schedule('shike_adamw_200e_switch180.py')
+    epoch_length = 4
+    lrs = replay_lr(cfg, epoch_length)
+    base_lr = cfg.base_lr
+    warmup = [lr for epoch in lrs[:10] for lr in epoch]
+    assert warmup[0] == pytest.approx(base_lr * 1e-3)
+    assert warmup == sorted(warmup) and len(set(warmup)) == len(warmup)
+    assert lrs[10][0] == pytest.approx(base_lr)
+    assert lrs[179][-1] == pytest.approx(1e-5, rel=0.05)
+    # stage 2: per-epoch cosine from base_lr / 2 to 0 over 20 epochs
+    for k in range(20):
+        expected = base_lr / 4 * (1 + math.cos(math.pi * k / 20))
+        assert lrs[180 + k] == pytest.approx([expected] * epoch_length)
+
+
+def test_places_schedule_fine_tunes_for_30_epochs():
+    cfg = _schedule('shike_sgd_30e_finetune_switch25.py')
+    epoch_length = 5
+    lrs = replay_lr(cfg, epoch_length)
+    assert len(lrs) == 30
+    assert lrs[0][0] == pytest.approx(0.002)
+    assert lrs[0] == sorted(lrs[0])
+    for epoch in range(1, 25):
+        expected = 0.01 * (1 + math.cos(math.pi * (epoch - 1) / 24))
+        assert lrs[epoch] == pytest.approx([expected] * epoch_length)
+    for k in range(5):
+        expected = 0.005 * (1 + math.cos(math.pi * k / 5))
+        assert lrs[25 + k] == pytest.approx([expected] * epoch_length)

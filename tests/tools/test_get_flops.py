@@ -1,0 +1,76 @@
+"""tools/analysis_tools/get_flops.py reports FLOPs and parameters per config
+and splits them into trunk, experts, aligners and head."""
+import importlib.util
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOL = osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'get_flops.py')
+CIFAR_CONFIG = 'shike/shike_r32_cifar100-lt-if100.py'
+R50_CONFIG = 'shike/shike_r50_imagenet-lt.py'
+
+
+@pytest.fixture(scope='module')
+def get_flops():
+    spec = importlib.util.spec_from_file_location('get_flops', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _figures(get_flops, name, shape, **options):
+    cfg = get_flops.load_config(name)
+    cfg.merge_from_dict(options)
+    model = get_flops.build_model(cfg)
+    return get_flops.complexity(model, *shape), model
+
+
+def test_cifar_model_counts_match_the_official_network(get_flops):
+    figures, model = _figures(get_flops, CIFAR_CONFIG, (32, 32))
+    params = figures['params']
+    assert params['total'] == 1_277_008  # spec 1.1, both classifier sets
+    assert params['total'] == sum(p.numel() for p in model.parameters())
+    assert sum(params[title] for title, _ in get_flops.PARTS) == \
+        params['total']
+    assert params['head'] == 2 * 3 * 64 * 100
+    flops = figures['flops']
+    # layer3 of ResNet-32 at 8x8 is the bulk; each expert owns a copy
+    assert flops['experts'] > flops['trunk'] > flops['aligners'] > 0
+    assert sum(flops[t] for t, _ in get_flops.PARTS) == pytest.approx(
+        flops['total'], rel=0.01)
+
+
+def test_one_by_one_aligners_cut_aligner_cost_about_ninefold(get_flops):
+    full, _ = _figures(get_flops, R50_CONFIG, (64, 64))
+    cheap, _ = _figures(
+        get_flops, R50_CONFIG, (64, 64),
+        **{'model.neck.aligner_kernel_size': 1})
+    assert 67e6 < full['params']['aligners'] < 68e6
+    ratio = full['params']['aligners'] / cheap['params']['aligners']
+    assert 8.5 < ratio < 9
+    assert full['flops']['aligners'] / cheap['flops']['aligners'] > 7
+    for part in ('trunk', 'experts', 'head'):
+        assert full['params'][part] == cheap['params'][part]
+
+
+def test_prints_one_markdown_row_per_config(get_flops, capsys):
+    get_flops.main([CIFAR_CONFIG, '--shape', '32'])
+    lines = capsys.readouterr().out.strip().splitlines()
+    header = [cell.strip() for cell in lines[0].strip('|').split('|')]
+    assert header[:4] == ['config', 'input', 'GFLOPs', 'params (M)']
+    assert header[4:] == [
+        f'{title} GFLOPs / M params' for title, _ in get_flops.PARTS
+    ]
+    assert len(lines) == 3
+    row = [cell.strip() for cell in lines[2].strip('|').split('|')]
+    assert row[:2] == ['`shike_r32_cifar100-lt-if100.py`', '32x32']
+    assert row[3] == '1.28'
+
+
+def test_reads_mmpretrain_configs_by_package_name(get_flops):
+    cfg = get_flops.load_config('mmpretrain::resnet/resnet50_8xb32_in1k.py')
+    assert isinstance(cfg, Config)
+    assert cfg.model.backbone.type == 'ResNet'
+    assert cfg.model.backbone.depth == 50

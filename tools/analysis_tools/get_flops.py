@@ -1,0 +1,147 @@
+"""Print the FLOPs and parameters of one or more model configs.
+
+FLOPs come from MMEngine's complexity analysis (``mmengine.analysis``),
+which counts one multiply-add as one FLOP, as MMPretrain's model-zoo tables
+do. The model runs one image of ``--shape`` through its whole inference
+forward (backbone, neck and head). Parameters count every parameter of the
+model, so a SHIKE model counts both classifier sets (stage 1 and stage 2).
+
+Besides the totals, the table splits both figures into the shared trunk
+(``backbone``), the experts' stages, the DKF aligners and the head.
+
+Example::
+
+    python tools/analysis_tools/get_flops.py \\
+        configs/shike/shike_r50_imagenet-lt.py \\
+        mmpretrain::resnet/resnet50_8xb32_in1k.py --shape 224
+"""
+import argparse
+import importlib
+import os.path as osp
+import sys
+
+# Run from a checkout without installing: make `shike_mm` importable.
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
+    sys.path.insert(0, REPO_ROOT)
+
+import torch  # noqa: E402
+from mmengine.analysis import FlopAnalyzer, parameter_count  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+
+import shike_mm  # noqa: E402,F401  (registers the SHIKE modules)
+from shike_mm.utils import find_config  # noqa: E402
+
+# Parts of a model, as (column title, parameter-name prefix).
+PARTS = (
+    ('trunk', 'backbone'),
+    ('experts', 'neck.expert_stages'),
+    ('aligners', 'neck.aligners'),
+    ('head', 'head'),
+)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='FLOPs and parameters of model configs')
+    parser.add_argument(
+        'configs',
+        nargs='+',
+        help='config files, shipped configs such as '
+        'shike/shike_r50_imagenet-lt.py, or MMPretrain configs such as '
+        'mmpretrain::resnet/resnet50_8xb32_in1k.py')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs='+',
+        default=[224],
+        help='input height and width (one number for a square input)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override entries of every config, as key=value pairs')
+    args = parser.parse_args(argv)
+    if len(args.shape) == 1:
+        args.shape = args.shape * 2
+    if len(args.shape) != 2:
+        parser.error('--shape takes one or two numbers')
+    return args
+
+
+def load_config(name: str) -> Config:
+    """A shike_mm config by path or shipped name, or ``package::path``, a
+    config shipped with another installed OpenMMLab package (under its
+    ``.mim/configs``)."""
+    package, separator, path = name.partition('::')
+    if not separator or package == 'shike_mm':
+        return Config.fromfile(find_config(name))
+    package_dir = osp.dirname(importlib.import_module(package).__file__)
+    return Config.fromfile(osp.join(package_dir, '.mim', 'configs', path))
+
+
+def complexity(model: torch.nn.Module, height: int, width: int) -> dict:
+    """FLOPs and parameters of ``model`` on one ``3 x height x width``
+    image, in total and per part of :data:`PARTS`.
+
+    Returns:
+        dict: ``flops`` and ``params`` map ``'total'`` and each part title
+        to a count; a part the model lacks counts 0.
+    """
+    model.eval()
+    inputs = torch.randn(1, 3, height, width)
+    with torch.no_grad():
+        analyzer = FlopAnalyzer(model, (inputs, ))
+        analyzer.unsupported_ops_warnings(False)
+        analyzer.uncalled_modules_warnings(False)
+        flops_by_module = analyzer.by_module()
+    params_by_prefix = parameter_count(model)
+    result = {
+        'flops': {
+            'total': analyzer.total()
+        },
+        'params': {
+            'total': params_by_prefix['']
+        }
+    }
+    for title, prefix in PARTS:
+        result['flops'][title] = flops_by_module.get(prefix, 0)
+        result['params'][title] = params_by_prefix.get(prefix, 0)
+    return result
+
+
+def build_model(cfg: Config) -> torch.nn.Module:
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    from mmpretrain.registry import MODELS
+    return MODELS.build(cfg.model)
+
+
+def format_row(name: str, shape, figures: dict) -> str:
+    flops, params = figures['flops'], figures['params']
+    cells = [
+        f'`{name}`', f'{shape[0]}x{shape[1]}',
+        f'{flops["total"] / 1e9:.2f}', f'{params["total"] / 1e6:.2f}'
+    ]
+    for title, _ in PARTS:
+        cells.append(f'{flops[title] / 1e9:.2f} / {params[title] / 1e6:.2f}')
+    return '| ' + ' | '.join(cells) + ' |'
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    header = ['config', 'input', 'GFLOPs', 'params (M)'] + [
+        f'{title} GFLOPs / M params' for title, _ in PARTS
+    ]
+    print('| ' + ' | '.join(header) + ' |')
+    print('|' + '---|' * len(header))
+    for name in args.configs:
+        cfg = load_config(name)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
+        figures = complexity(build_model(cfg), *args.shape)
+        print(format_row(osp.basename(name), args.shape, figures), flush=True)
+
+
+if __name__ == '__main__':
+    main()
