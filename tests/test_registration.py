@@ -10,7 +10,8 @@ from mmpretrain import registry as mmpretrain_registry
 
 EXPECTED = {
     'MODELS': [
-        'CIFARResNet', 'DKFNeck', 'SHIKEHead', 'DKTLoss', 'MutualKDLoss',
+        'CIFARResNet', 'DKFNeck', 'ConvNeXtExpertStage', 'SwinExpertStage',
+        'ViTExpertStage', 'SHIKEHead', 'DKTLoss', 'MutualKDLoss',
         'BalancedSoftmaxLoss'
     ],
     'DATASETS':
