@@ -24,7 +24,10 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='folder for the logs')
     parser.add_argument(
-        '--out', help='dump the predictions (or metrics) to this pickle')
+        '--out',
+        help='dump the predictions (or metrics) to this pickle: one dict per '
+        'test image with gt_label, pred_label, pred_score and, for SHIKE '
+        'heads, expert_scores (each expert\'s softmax, [experts, classes])')
     parser.add_argument(
         '--out-item',
         choices=['metrics', 'pred'],

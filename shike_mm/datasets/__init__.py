@@ -1,6 +1,7 @@
 from .cifar_lt import CIFAR10LT, CIFAR100LT, long_tail_counts
 from .class_counts import (TRAIN_CLASS_COUNTS, dataset_labels,
                            get_train_class_counts)
+from .digits_lt import DigitsLT
 from .lt_benchmarks import INaturalist2018, ImageNetLT, PlacesLT
 from .samplers import ClassAwareSampler
 from .split_file import SplitFileError, read_split_file
@@ -8,7 +9,7 @@ from .split_file_dataset import SplitFileDataset
 
 __all__ = [
     'CIFAR10LT', 'CIFAR100LT', 'long_tail_counts', 'TRAIN_CLASS_COUNTS',
-    'dataset_labels', 'get_train_class_counts', 'INaturalist2018',
+    'dataset_labels', 'get_train_class_counts', 'DigitsLT', 'INaturalist2018',
     'ImageNetLT', 'PlacesLT', 'SplitFileError', 'read_split_file',
     'SplitFileDataset', 'ClassAwareSampler'
 ]

@@ -1,0 +1,477 @@
+"""Long-tail analysis shared by the scripts in ``tools/analysis_tools``.
+
+- :func:`evaluate_checkpoint` runs a config's test split through a
+  checkpoint and its :class:`~shike_mm.evaluation.metrics.LongTailMetric`,
+  keeping the per-class table the metric writes and, for SHIKE heads, each
+  expert's scores;
+- :func:`expert_group_accuracy` is the expert-preference analysis: each
+  expert's mean per-class accuracy in the Many/Medium/Few groups;
+- :func:`format_group_table` prints models side by side;
+- ``plot_*`` write PNGs with matplotlib's Agg backend (matplotlib is
+  imported only by them; install it with the ``demo`` extra).
+"""
+import glob
+import json
+import os
+import os.path as osp
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.logging import print_log
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmpretrain.apis import get_model
+from mmpretrain.registry import METRICS
+from mmpretrain.utils import load_json_log
+
+from shike_mm.evaluation.metrics.long_tail_metric import SHOT_GROUPS
+
+GROUP_TITLES = {'many': 'Many', 'medium': 'Medium', 'few': 'Few'}
+GROUP_COLORS = {'many': '#4c72b0', 'medium': '#dd8452', 'few': '#c44e52'}
+#: Validation metrics drawn by :func:`plot_learning_curves`, when logged.
+CURVE_METRICS = ('lt/top1', 'lt/many', 'lt/medium', 'lt/few')
+
+
+@dataclass
+class EvaluationResult:
+    """One model evaluated on its config's test split.
+
+    Attributes:
+        name (str): Label of the model in tables and plots.
+        metrics (dict[str, float]): The LongTailMetric results without
+            their prefix (``top1``, ``many``, ``medium``, ``few``, ...).
+        per_class (list[dict]): One row per class, as LongTailMetric's
+            ``per_class_out`` writes it: ``index``, ``name``,
+            ``train_count``, ``group``, ``num_samples``, ``accuracy``.
+        labels (np.ndarray): ``[N]`` ground-truth labels.
+        expert_scores (np.ndarray, optional): ``[N, M, C]`` per-expert
+            softmax scores (SHIKE heads), else None.
+    """
+    name: str
+    metrics: Dict[str, float]
+    per_class: List[dict]
+    labels: np.ndarray
+    expert_scores: Optional[np.ndarray] = None
+
+    @property
+    def num_experts(self) -> int:
+        """Number of experts whose scores were kept (0 without any)."""
+        if self.expert_scores is None:
+            return 0
+        return self.expert_scores.shape[1]
+
+
+def _long_tail_metric_cfg(cfg: Config) -> dict:
+    """The LongTailMetric entry of ``cfg.test_evaluator``."""
+    evaluators = cfg.test_evaluator
+    if not isinstance(evaluators, (list, tuple)):
+        evaluators = [evaluators]
+    for evaluator in evaluators:
+        if evaluator.get('type') in ('LongTailMetric',
+                                     'mmpretrain.LongTailMetric'):
+            return dict(evaluator)
+    raise ValueError(
+        'The long-tail analysis needs a LongTailMetric in the config\'s '
+        f'test_evaluator, found {[e.get("type") for e in evaluators]}')
+
+
+def evaluate_checkpoint(
+        config: str,
+        checkpoint: str,
+        per_class_out: str,
+        name: Optional[str] = None,
+        device: str = 'cpu',
+        cfg_options: Optional[dict] = None) -> EvaluationResult:
+    """Evaluate ``checkpoint`` on the test split of ``config``.
+
+    The config's LongTailMetric computes the metrics (with its own
+    Many/Medium/Few thresholds) and writes its per-class table to
+    ``per_class_out``.
+
+    Args:
+        config (str): Config file.
+        checkpoint (str): Checkpoint file, loaded through MMEngine (so with
+            shike_mm's safe loader for local files).
+        per_class_out (str): JSON file receiving the per-class table.
+        name (str, optional): Label of the model. Defaults to the config's
+            file name without extension.
+        device (str): Device to run on. Defaults to ``'cpu'``.
+        cfg_options (dict, optional): Config overrides, as
+            ``--cfg-options`` gives them. Defaults to None.
+
+    Returns:
+        EvaluationResult: Metrics, per-class table and expert scores.
+    """
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    metric_cfg = _long_tail_metric_cfg(cfg)
+    metric_cfg['per_class_out'] = per_class_out
+    metric = METRICS.build(metric_cfg)
+
+    model = get_model(cfg, pretrained=checkpoint, device=device)
+    dataloader = Runner.build_dataloader(cfg.test_dataloader)
+    metric.dataset_meta = dataloader.dataset.metainfo
+
+    labels, expert_scores = [], []
+    with torch.no_grad():
+        for batch in dataloader:
+            outputs = model.test_step(batch)
+            metric.process(batch, [out.to_dict() for out in outputs])
+            for out in outputs:
+                labels.append(int(out.gt_label[0]))
+                if 'expert_scores' in out:
+                    expert_scores.append(out.expert_scores.cpu().numpy())
+    metrics = metric.evaluate(len(dataloader.dataset))
+    prefix = f'{metric.prefix}/'
+    with open(per_class_out) as f:
+        per_class = json.load(f)
+    return EvaluationResult(
+        name=name or osp.splitext(osp.basename(config))[0],
+        metrics={
+            k[len(prefix):]: v
+            for k, v in metrics.items() if k.startswith(prefix)
+        },
+        per_class=per_class,
+        labels=np.asarray(labels),
+        expert_scores=np.stack(expert_scores) if expert_scores else None)
+
+
+def group_means(accuracies: np.ndarray,
+                groups: Sequence[str]) -> Dict[str, float]:
+    """Mean per-class accuracy of each shot group, skipping NaN (classes
+    absent from the evaluated set); NaN for an empty group.
+
+    Args:
+        accuracies (np.ndarray): ``[C]`` per-class accuracies.
+        groups (Sequence[str]): ``C`` group names (``'many'``, ...).
+
+    Returns:
+        dict[str, float]: Group name to mean accuracy.
+    """
+    accuracies = np.asarray(accuracies, dtype=np.float64)
+    groups = np.asarray(groups)
+    means = {}
+    for group in SHOT_GROUPS:
+        members = accuracies[(groups == group) & ~np.isnan(accuracies)]
+        means[group] = float(members.mean()) if len(members) else float('nan')
+    return means
+
+
+def per_class_accuracy(labels: np.ndarray, preds: np.ndarray,
+                       num_classes: int) -> np.ndarray:
+    """Top-1 accuracy (%) of each class; NaN for classes without samples.
+
+    Args:
+        labels (np.ndarray): ``[N]`` ground-truth labels.
+        preds (np.ndarray): ``[N]`` predicted labels.
+        num_classes (int): Number of classes C.
+
+    Returns:
+        np.ndarray: ``[C]`` accuracies in percent.
+    """
+    samples = np.bincount(labels, minlength=num_classes)
+    right = np.bincount(labels, weights=preds == labels, minlength=num_classes)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return np.where(samples > 0, 100.0 * right / samples, np.nan)
+
+
+def expert_group_accuracy(result: EvaluationResult) -> np.ndarray:
+    """Each expert's mean per-class accuracy in the Many/Medium/Few groups
+    (the paper's expert-preference analysis).
+
+    Args:
+        result (EvaluationResult): A model evaluated with expert scores.
+
+    Returns:
+        np.ndarray: ``[M, 3]`` accuracies (%), columns Many, Medium, Few.
+    """
+    if result.expert_scores is None:
+        raise ValueError(
+            f'{result.name}: the predictions hold no expert_scores; the '
+            'expert analysis needs a multi-expert head such as SHIKEHead')
+    num_classes = len(result.per_class)
+    groups = [row['group'] for row in result.per_class]
+    table = []
+    for expert in range(result.num_experts):
+        preds = result.expert_scores[:, expert].argmax(axis=1)
+        means = group_means(
+            per_class_accuracy(result.labels, preds, num_classes), groups)
+        table.append([means[g] for g in SHOT_GROUPS])
+    return np.array(table)
+
+
+def _group_sizes(per_class: List[dict]) -> Dict[str, int]:
+    return {
+        g: sum(row['group'] == g for row in per_class)
+        for g in SHOT_GROUPS
+    }
+
+
+def format_group_table(results: Sequence[EvaluationResult]) -> str:
+    """A Markdown table of overall top-1 and Many/Medium/Few accuracy, one
+    row per model, with each group's number of classes in the header.
+
+    Args:
+        results (Sequence[EvaluationResult]): Evaluated models; the header
+            takes the groups of the first.
+
+    Returns:
+        str: The table.
+    """
+    sizes = _group_sizes(results[0].per_class)
+    header = ['model', 'top-1'
+              ] + [f'{GROUP_TITLES[g]} ({sizes[g]} cls)' for g in SHOT_GROUPS]
+    rows = [header, ['---'] * len(header)]
+    for result in results:
+        rows.append(
+            [result.name] +
+            [f'{result.metrics[key]:.2f}' for key in ('top1', ) + SHOT_GROUPS])
+    return '\n'.join('| ' + ' | '.join(row) + ' |' for row in rows)
+
+
+def format_expert_table(result: EvaluationResult) -> str:
+    """A Markdown table of each expert's and the fused prediction's
+    Many/Medium/Few accuracy.
+
+    Args:
+        result (EvaluationResult): A model evaluated with expert scores.
+
+    Returns:
+        str: The table.
+    """
+    table = expert_group_accuracy(result)
+    rows = [['predictor'] + [GROUP_TITLES[g] for g in SHOT_GROUPS],
+            ['---'] * (len(SHOT_GROUPS) + 1)]
+    for expert, accuracies in enumerate(table):
+        rows.append([f'expert {expert + 1}'] +
+                    [f'{a:.2f}' for a in accuracies])
+    rows.append(['mean of expert logits'] +
+                [f'{result.metrics[g]:.2f}' for g in SHOT_GROUPS])
+    return '\n'.join('| ' + ' | '.join(row) + ' |' for row in rows)
+
+
+def load_per_class(path: str) -> List[dict]:
+    """Read a per-class table written by LongTailMetric's
+    ``per_class_out``.
+
+    Args:
+        path (str): JSON file.
+
+    Returns:
+        list[dict]: One row per class.
+    """
+    with open(path) as f:
+        rows = json.load(f)
+    required = {'index', 'train_count', 'group', 'accuracy'}
+    if not isinstance(rows, list) or not rows or any(
+            not isinstance(row, dict) or not required <= set(row)
+            for row in rows):
+        raise ValueError(f'{path} is not a per-class table of LongTailMetric '
+                         f'(a list of rows with the keys {sorted(required)})')
+    return rows
+
+
+def find_scalars_json(work_dir: str) -> str:
+    """The newest MMEngine ``vis_data/scalars.json`` of a work dir.
+
+    Args:
+        work_dir (str): A training work dir (holding ``<timestamp>/``
+            folders), or a timestamp folder itself.
+
+    Returns:
+        str: Path of the newest ``scalars.json``.
+    """
+    candidates = glob.glob(osp.join(work_dir, 'vis_data', 'scalars.json'))
+    candidates += glob.glob(
+        osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
+    if not candidates:
+        raise FileNotFoundError(
+            f'No vis_data/scalars.json under {work_dir}: give the work dir '
+            'of a training run that used the LocalVisBackend (the default '
+            'of configs/_base_/default_runtime.py)')
+    return max(candidates, key=osp.getmtime)
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError as error:
+        raise ImportError(
+            'The analysis plots need matplotlib: pip install matplotlib (or '
+            'install shike-mm with the "demo" extra)') from error
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, out_file: str) -> None:
+    folder = osp.dirname(out_file)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out_file, dpi=120, bbox_inches='tight')
+    _pyplot().close(fig)
+    print_log(f'Wrote {out_file}', logger='current')
+
+
+def plot_class_accuracy(per_class: Dict[str, List[dict]],
+                        out_file: str) -> None:
+    """Per-class accuracy against training frequency.
+
+    Classes are ordered by training count, largest first; each model gets
+    one bar per class, the training counts are a line on a log-scale
+    right axis, and the background shows the Many/Medium/Few bands.
+
+    Args:
+        per_class (dict[str, list[dict]]): Model name to per-class table
+            (all tables of the same classes).
+        out_file (str): PNG to write.
+    """
+    plt = _pyplot()
+    tables = list(per_class.values())
+    reference = tables[0]
+    if any(len(t) != len(reference) for t in tables):
+        raise ValueError('The per-class tables have different numbers of '
+                         f'classes: {[len(t) for t in tables]}')
+    order = sorted(
+        range(len(reference)), key=lambda c: (-reference[c]['train_count'], c))
+    counts = [reference[c]['train_count'] for c in order]
+    groups = [reference[c]['group'] for c in order]
+    x = np.arange(len(order))
+
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.12 * len(order) + 4), 4.5))
+    start = 0
+    for position in range(1, len(order) + 1):
+        if position == len(order) or groups[position] != groups[start]:
+            ax.axvspan(
+                start - 0.5,
+                position - 0.5,
+                color=GROUP_COLORS[groups[start]],
+                alpha=0.12,
+                label=f'{GROUP_TITLES[groups[start]]} classes')
+            start = position
+
+    width = 0.8 / len(per_class)
+    for i, (name, table) in enumerate(per_class.items()):
+        accuracies = [
+            np.nan if table[c]['accuracy'] is None else table[c]['accuracy']
+            for c in order
+        ]
+        ax.bar(x - 0.4 + width * (i + 0.5), accuracies, width, label=name)
+    ax.set_xlim(-0.5, len(order) - 0.5)
+    ax.set_ylim(0, 105)
+    ax.set_ylabel('test accuracy (%)')
+    ax.set_xlabel('class, by training images (most first)')
+    if len(order) <= 30:
+        ax.set_xticks(x)
+        ax.set_xticklabels([
+            str(reference[c].get('name') or reference[c]['index'])
+            for c in order
+        ])
+
+    counts_ax = ax.twinx()
+    counts_ax.plot(x, counts, color='black', marker='.', linewidth=1)
+    counts_ax.set_yscale('log')
+    counts_ax.set_ylabel('training images (log scale)')
+    ax.legend(
+        loc='upper center',
+        bbox_to_anchor=(0.5, -0.15),
+        ncol=3,
+        fontsize='small')
+    ax.set_title('Per-class accuracy vs training frequency')
+    _save(fig, out_file)
+
+
+def plot_expert_preference(result: EvaluationResult, out_file: str) -> None:
+    """Grouped bars of each expert's and the fused prediction's accuracy in
+    the Many/Medium/Few groups.
+
+    Args:
+        result (EvaluationResult): A model evaluated with expert scores.
+        out_file (str): PNG to write.
+    """
+    plt = _pyplot()
+    table = expert_group_accuracy(result)
+    bars = [(f'expert {m + 1}', table[m]) for m in range(len(table))]
+    bars.append(
+        ('mean of expert logits', [result.metrics[g] for g in SHOT_GROUPS]))
+    sizes = _group_sizes(result.per_class)
+    x = np.arange(len(SHOT_GROUPS))
+    width = 0.8 / len(bars)
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for i, (label, accuracies) in enumerate(bars):
+        ax.bar(x - 0.4 + width * (i + 0.5), accuracies, width, label=label)
+    ax.set_xticks(x)
+    ax.set_xticklabels(
+        [f'{GROUP_TITLES[g]} ({sizes[g]} cls)' for g in SHOT_GROUPS])
+    ax.set_ylim(0, 105)
+    ax.set_ylabel('mean per-class accuracy (%)')
+    ax.set_title(f'{result.name}: accuracy of each expert by group')
+    ax.legend(fontsize='small')
+    _save(fig, out_file)
+
+
+def plot_learning_curves(scalars_json: str, out_file: str) -> None:
+    """Training losses, learning rate and validation accuracy per epoch.
+
+    Reads MMEngine's ``vis_data/scalars.json`` with MMPretrain's
+    ``load_json_log`` and, like MMPretrain's ``analyze_logs``, turns the
+    training steps into epochs with the steps per epoch of the last
+    record. A dashed line marks the start of SHIKE's stage 2 (the first
+    record with ``loss_bal``).
+
+    Args:
+        scalars_json (str): The log file.
+        out_file (str): PNG to write.
+    """
+    plt = _pyplot()
+    log = load_json_log(scalars_json)
+    train, val = log['train'], log['val']
+    if not train:
+        raise ValueError(f'{scalars_json} holds no training records')
+    by_epoch = 'epoch' in train[-1]
+    steps_per_epoch = train[-1]['step'] / train[-1]['epoch'] \
+        if by_epoch else 1.0
+    train_x = np.array([r['step'] for r in train]) / steps_per_epoch
+    loss_keys = sorted({k for r in train for k in r if k.startswith('loss')})
+    first_stage2 = next((r for r in train if 'loss_bal' in r), None)
+    if first_stage2 is None:
+        switch = None
+    elif by_epoch:  # stage 2 starts at an epoch boundary
+        switch = first_stage2['epoch'] - 1
+    else:
+        switch = first_stage2['step']
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for key in loss_keys:
+        axes[0].plot([x for x, r in zip(train_x, train) if key in r],
+                     [r[key] for r in train if key in r],
+                     label=key)
+    axes[0].set_yscale('log')
+    axes[0].set_title('training losses')
+    axes[1].plot(train_x, [r['lr'] for r in train])
+    axes[1].set_title('learning rate')
+    # Validation records are stamped with the epoch (or iteration) reached.
+    for key in CURVE_METRICS:
+        points = [(r['step'], r[key]) for r in val if key in r]
+        if points:
+            axes[2].plot(*zip(*points), marker='o', label=key)
+    axes[2].set_ylim(0, 105)
+    axes[2].set_title('validation accuracy (%)')
+    for ax in axes:
+        ax.set_xlabel('epoch' if by_epoch else 'iteration')
+        if switch is not None:
+            ax.axvline(
+                switch,
+                color='gray',
+                linestyle='--',
+                linewidth=1,
+                label='stage 2 starts')
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize='small')
+    _save(fig, out_file)

@@ -1,0 +1,96 @@
+"""MMPretrain's inference APIs run shike_mm configs and checkpoints."""
+import os.path as osp
+
+import mmcv
+import numpy as np
+import pytest
+import torch
+from mmengine.registry import init_default_scope
+
+import shike_mm  # noqa: F401  (registers the components)
+from mmpretrain import ImageClassificationInferencer, inference_model
+from mmpretrain.registry import DATASETS
+from shike_mm.utils.inference import get_classifier
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(REPO_ROOT, 'configs/shike/shike_r32_digits-lt.py')
+DIGITS = tuple('0123456789')
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    """Random weights of the SHIKE digits model, saved in stage 2 (so the
+    re-trained classifiers predict)."""
+    model = get_classifier(CONFIG)
+    model.head.set_stage(2)
+    path = tmp_path_factory.mktemp('digits_ckpt') / 'random.pth'
+    torch.save({'state_dict': model.state_dict()}, path)
+    return str(path)
+
+
+@pytest.fixture(scope='module')
+def digit():
+    """A real test digit, 32x32x3 uint8, and its label."""
+    init_default_scope('mmpretrain')
+    dataset = DATASETS.build(dict(type='DigitsLT', split='test'))
+    info = dataset.get_data_info(0)
+    return info['img'], info['gt_label']
+
+
+def _assert_state_loaded(model, checkpoint):
+    saved = torch.load(checkpoint, weights_only=True)['state_dict']
+    loaded = model.state_dict()
+    assert set(saved) == set(loaded)
+    for key, value in saved.items():
+        assert torch.equal(loaded[key].cpu(), value), key
+
+
+def test_inferencer_takes_a_config_file_and_checkpoint(checkpoint, digit,
+                                                       tmp_path):
+    inferencer = ImageClassificationInferencer(
+        CONFIG, pretrained=checkpoint, device='cpu')
+    _assert_state_loaded(inferencer.model, checkpoint)
+    assert inferencer.model.head.current_stage == 2
+    assert tuple(inferencer.classes) == DIGITS
+
+    image, _ = digit
+    # A larger image file goes through the config's test pipeline, whose
+    # Resize brings it back to 32x32.
+    image_file = str(tmp_path / 'digit.png')
+    mmcv.imwrite(mmcv.imresize(image, (64, 64)), image_file)
+    from_array, from_file = inferencer([image, image_file])
+    for result in (from_array, from_file):
+        assert result['pred_scores'].shape == (10, )
+        assert result['pred_scores'].sum() == pytest.approx(1.0, abs=1e-5)
+        assert result['pred_class'] == DIGITS[result['pred_label']]
+
+
+def test_inferencer_results_match_the_model_forward(checkpoint, digit):
+    inferencer = ImageClassificationInferencer(
+        CONFIG, pretrained=checkpoint, device='cpu')
+    image, _ = digit
+    sample, = inferencer(image, return_datasamples=True)
+
+    model = get_classifier(CONFIG, checkpoint)
+    inputs = torch.from_numpy(image).permute(2, 0, 1).contiguous()
+    with torch.no_grad():
+        expected, = model.test_step(dict(inputs=[inputs], data_samples=None))
+    assert torch.allclose(sample.pred_score, expected.pred_score, atol=1e-6)
+    # SHIKE's per-expert softmax scores come along with the prediction.
+    assert sample.expert_scores.shape == (3, 10)
+    assert torch.allclose(
+        sample.expert_scores.sum(dim=1), torch.ones(3), atol=1e-5)
+
+
+def test_inference_model_runs_a_classifier_from_a_shike_config(
+        checkpoint, digit):
+    model = get_classifier(
+        'shike/shike_r32_digits-lt.py', checkpoint, device='cpu')
+    _assert_state_loaded(model, checkpoint)
+    image, _ = digit
+    result = inference_model(model, image)
+    reference, = ImageClassificationInferencer(model)(image)
+    assert result['pred_class'] in DIGITS
+    assert result['pred_label'] == reference['pred_label']
+    np.testing.assert_allclose(
+        result['pred_scores'], reference['pred_scores'], atol=1e-6)

@@ -1,0 +1,97 @@
+"""The digits-LT configs: documented LR schedules and the baseline model."""
+import math
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+
+import shike_mm  # noqa: F401  (registers the components)
+from mmpretrain.registry import MODELS
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SHIKE_CONFIG = osp.join(REPO_ROOT, 'configs/shike/shike_r32_digits-lt.py')
+BASELINE_CONFIG = osp.join(
+    REPO_ROOT, 'configs/shike/shike_r32_digits-lt_single-expert-ce.py')
+
+
+class LearningRateRecorder(Hook):
+    """Records the learning rate each epoch trains with."""
+
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.lrs = []
+
+    def before_train_epoch(self, runner):
+        self.lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
+
+
+def shike_lr(epoch):
+    """The schedule written in shike_r32_digits-lt.py."""
+    if epoch < 2:
+        return 0.05 * (epoch + 1) / 3
+    if epoch < 24:
+        return 0.025 * (1 + math.cos(math.pi * (epoch - 2) / 22))
+    k = epoch - 24
+    if k == 0:
+        return 0.0125
+    return 0.0125 * (1 + math.cos(math.pi * (k - 1) / 5))
+
+
+def baseline_lr(epoch):
+    """The schedule written in shike_r32_digits-lt_single-expert-ce.py."""
+    if epoch < 2:
+        return 0.05 * (epoch + 1) / 3
+    return 0.025 * (1 + math.cos(math.pi * (epoch - 2) / 28))
+
+
+def _epoch_lrs(config, work_dir):
+    """Train ``config`` with one no-op step per epoch; the LR of each
+    epoch."""
+    cfg = Config.fromfile(config)
+    cfg.work_dir = str(work_dir)
+    cfg.train_dataloader.dataset.indices = 16
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=1000, save_last=False)
+    runner = Runner.from_cfg(cfg)
+
+    def step_without_compute(data, optim_wrapper):
+        optim_wrapper.step()  # the schedule needs no forward pass
+        return {}
+
+    runner.model.train_step = step_without_compute
+    recorder = LearningRateRecorder()
+    runner.register_hook(recorder)
+    runner.train()
+    return recorder.lrs
+
+
+@pytest.mark.parametrize('config, expected_lr',
+                         [(SHIKE_CONFIG, shike_lr),
+                          (BASELINE_CONFIG, baseline_lr)])
+def test_schedule_matches_the_documented_lr_every_epoch(
+        config, expected_lr, tmp_path):
+    lrs = _epoch_lrs(config, tmp_path)
+    assert len(lrs) == 30
+    for epoch, lr in enumerate(lrs):
+        assert lr == pytest.approx(expected_lr(epoch), abs=1e-9), epoch
+
+
+def test_baseline_is_one_plain_cross_entropy_expert():
+    init_default_scope('mmpretrain')
+    shike = Config.fromfile(SHIKE_CONFIG)
+    baseline = Config.fromfile(BASELINE_CONFIG)
+    assert baseline.custom_hooks == []
+    assert baseline.train_cfg == shike.train_cfg
+    assert baseline.train_dataloader == shike.train_dataloader
+    assert baseline.test_evaluator == shike.test_evaluator
+
+    model = MODELS.build(baseline.model)
+    assert model.neck.num_experts == model.head.num_experts == 1
+    assert not model.neck.fuse
+    assert model.head.dkt_loss is None and model.head.mkd_loss is None

@@ -1,0 +1,149 @@
+"""The long-tail analysis helpers on small hand-made inputs."""
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+
+from shike_mm.utils.analysis import (EvaluationResult, evaluate_checkpoint,
+                                     expert_group_accuracy, find_scalars_json,
+                                     format_expert_table, format_group_table,
+                                     group_means, load_per_class,
+                                     per_class_accuracy, plot_learning_curves)
+
+GROUPS = ['many', 'many', 'medium', 'few']
+
+
+def _per_class(accuracies):
+    return [
+        dict(
+            index=c,
+            name=str(c),
+            train_count=n,
+            group=g,
+            num_samples=2,
+            accuracy=a)
+        for c, (n, g,
+                a) in enumerate(zip([40, 30, 10, 2], GROUPS, accuracies))
+    ]
+
+
+def _one_hot_scores(predictions, num_classes=4):
+    """[N, M, C] scores whose arg-max per expert is ``predictions[m][n]``."""
+    predictions = np.asarray(predictions).T  # [N, M]
+    scores = np.full(predictions.shape + (num_classes, ), 0.1)
+    np.put_along_axis(scores, predictions[..., None], 0.7, axis=2)
+    return scores
+
+
+@pytest.fixture
+def result():
+    labels = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    expert_predictions = [
+        [0, 0, 1, 1, 0, 0, 0, 0],  # a head expert: Many 100, Few 0
+        [3, 3, 1, 0, 2, 2, 3, 3],  # a tail expert
+    ]
+    return EvaluationResult(
+        name='toy',
+        metrics=dict(top1=62.5, many=75.0, medium=50.0, few=50.0),
+        per_class=_per_class([100.0, 50.0, 50.0, 50.0]),
+        labels=labels,
+        expert_scores=_one_hot_scores(expert_predictions))
+
+
+def test_per_class_accuracy_marks_absent_classes_nan():
+    accuracy = per_class_accuracy(
+        np.array([0, 0, 1]), np.array([0, 1, 1]), num_classes=3)
+    assert accuracy[:2].tolist() == [50.0, 100.0]
+    assert math.isnan(accuracy[2])
+
+
+def test_group_means_skip_nan_and_empty_groups():
+    means = group_means([100.0, np.nan, 20.0, 40.0],
+                        ['many', 'many', 'few', 'few'])
+    assert means['many'] == 100.0 and means['few'] == 30.0
+    assert math.isnan(means['medium'])
+
+
+def test_expert_group_accuracy_by_hand(result):
+    table = expert_group_accuracy(result)
+    assert table.tolist() == [[100.0, 0.0, 0.0], [25.0, 100.0, 100.0]]
+    assert result.num_experts == 2
+
+
+def test_expert_analysis_needs_expert_scores(result):
+    result.expert_scores = None
+    with pytest.raises(ValueError, match='no expert_scores'):
+        expert_group_accuracy(result)
+
+
+def test_tables(result):
+    table = format_group_table([result])
+    assert table.splitlines()[0] == \
+        '| model | top-1 | Many (2 cls) | Medium (1 cls) | Few (1 cls) |'
+    assert table.splitlines()[2] == '| toy | 62.50 | 75.00 | 50.00 | 50.00 |'
+    experts = format_expert_table(result).splitlines()
+    assert experts[2] == '| expert 1 | 100.00 | 0.00 | 0.00 |'
+    assert experts[-1] == '| mean of expert logits | 75.00 | 50.00 | 50.00 |'
+
+
+def test_load_per_class_checks_the_format(tmp_path):
+    good = tmp_path / 'good.json'
+    good.write_text(json.dumps(_per_class([1.0, 2.0, None, 4.0])))
+    assert len(load_per_class(str(good))) == 4
+    bad = tmp_path / 'bad.json'
+    bad.write_text(json.dumps({'lt/top1': 50.0}))
+    with pytest.raises(ValueError, match='not a per-class table'):
+        load_per_class(str(bad))
+
+
+def test_find_scalars_json_explains_a_missing_log(tmp_path):
+    with pytest.raises(FileNotFoundError, match='No vis_data/scalars.json'):
+        find_scalars_json(str(tmp_path))
+    older = tmp_path / '20240101_000000' / 'vis_data'
+    newer = tmp_path / '20240102_000000' / 'vis_data'
+    for mtime, folder in enumerate((older, newer)):
+        folder.mkdir(parents=True)
+        (folder / 'scalars.json').write_text('')
+        os.utime(folder / 'scalars.json', (mtime, mtime))
+    assert find_scalars_json(str(tmp_path)) == str(newer / 'scalars.json')
+
+
+def test_learning_curves_from_a_two_stage_log(tmp_path):
+    records = [
+        dict(
+            lr=0.1,
+            loss=3.0,
+            loss_ce=2.0,
+            loss_dkt=1.0,
+            epoch=1,
+            iter=2,
+            step=2),
+        dict(lr=0.05, loss=1.0, loss_bal=1.0, epoch=2, iter=4, step=4),
+        {
+            'lt/top1': 40.0,
+            'lt/many': 60.0,
+            'step': 2
+        },
+    ]
+    log = tmp_path / 'scalars.json'
+    log.write_text('\n'.join(json.dumps(r) for r in records))
+    out = tmp_path / 'curves' / 'curves.png'
+    plot_learning_curves(str(log), str(out))
+    assert out.read_bytes()[:4] == b'\x89PNG'
+
+    log.write_text(json.dumps(records[-1]))
+    with pytest.raises(ValueError, match='no training records'):
+        plot_learning_curves(str(log), str(out))
+
+
+def test_evaluation_needs_a_long_tail_metric(tmp_path):
+    config = tmp_path / 'accuracy_only.py'
+    Config(
+        dict(test_evaluator=dict(type='Accuracy'),
+             default_scope='mmpretrain')).dump(str(config))
+    with pytest.raises(ValueError, match='needs a LongTailMetric'):
+        evaluate_checkpoint(
+            str(config), 'unused.pth', str(tmp_path / 'per_class.json'))

@@ -1,0 +1,63 @@
+"""Each expert's accuracy in the Many/Medium/Few groups, from a checkpoint
+(SHIKE's expert-preference analysis).
+
+Prints the table and writes ``expert_preference.png`` and the per-class
+table of the fused prediction into ``--out-dir``::
+
+    python tools/analysis_tools/expert_preference.py \\
+        configs/shike/shike_r32_digits-lt.py work_dirs/digits-lt/epoch_30.pth
+"""
+import argparse
+import os.path as osp
+import sys
+
+# Run from a checkout without installing: make `shike_mm` importable.
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
+    sys.path.insert(0, REPO_ROOT)
+
+from mmengine.config import DictAction  # noqa: E402
+
+from shike_mm.utils import find_config  # noqa: E402
+from shike_mm.utils.analysis import (
+    evaluate_checkpoint,  # noqa: E402
+    format_expert_table,
+    plot_expert_preference)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Accuracy of each expert by shot group')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--out-dir',
+        help='folder for the plot and per-class table (default: '
+        '"report" next to the checkpoint)')
+    parser.add_argument(
+        '--device', default='cpu', help='device to evaluate on')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='config overrides, as key=value pairs')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    out_dir = args.out_dir or osp.join(
+        osp.dirname(osp.abspath(args.checkpoint)), 'report')
+    result = evaluate_checkpoint(
+        find_config(args.config),
+        args.checkpoint,
+        per_class_out=osp.join(out_dir, 'per_class.json'),
+        device=args.device,
+        cfg_options=args.cfg_options)
+    print(format_expert_table(result))
+    plot_expert_preference(result, osp.join(out_dir, 'expert_preference.png'))
+    return result
+
+
+if __name__ == '__main__':
+    main()
