@@ -27,7 +27,8 @@ from mmpretrain.apis import get_model
 from mmpretrain.registry import METRICS
 from mmpretrain.utils import load_json_log
 
-from shike_mm.evaluation.metrics.long_tail_metric import SHOT_GROUPS
+from shike_mm.evaluation.metrics.long_tail_metric import (
+    SHOT_GROUPS, group_accuracy, per_class_accuracy)
 
 GROUP_TITLES = {'many': 'Many', 'medium': 'Medium', 'few': 'Few'}
 GROUP_COLORS = {'many': '#4c72b0', 'medium': '#dd8452', 'few': '#c44e52'}
@@ -128,8 +129,7 @@ def evaluate_checkpoint(
                     expert_scores.append(out.expert_scores.cpu().numpy())
     metrics = metric.evaluate(len(dataloader.dataset))
     prefix = f'{metric.prefix}/'
-    with open(per_class_out) as f:
-        per_class = json.load(f)
+    per_class = load_per_class(per_class_out)
     return EvaluationResult(
         name=name or osp.splitext(osp.basename(config))[0],
         metrics={
@@ -139,45 +139,6 @@ def evaluate_checkpoint(
         per_class=per_class,
         labels=np.asarray(labels),
         expert_scores=np.stack(expert_scores) if expert_scores else None)
-
-
-def group_means(accuracies: np.ndarray,
-                groups: Sequence[str]) -> Dict[str, float]:
-    """Mean per-class accuracy of each shot group, skipping NaN (classes
-    absent from the evaluated set); NaN for an empty group.
-
-    Args:
-        accuracies (np.ndarray): ``[C]`` per-class accuracies.
-        groups (Sequence[str]): ``C`` group names (``'many'``, ...).
-
-    Returns:
-        dict[str, float]: Group name to mean accuracy.
-    """
-    accuracies = np.asarray(accuracies, dtype=np.float64)
-    groups = np.asarray(groups)
-    means = {}
-    for group in SHOT_GROUPS:
-        members = accuracies[(groups == group) & ~np.isnan(accuracies)]
-        means[group] = float(members.mean()) if len(members) else float('nan')
-    return means
-
-
-def per_class_accuracy(labels: np.ndarray, preds: np.ndarray,
-                       num_classes: int) -> np.ndarray:
-    """Top-1 accuracy (%) of each class; NaN for classes without samples.
-
-    Args:
-        labels (np.ndarray): ``[N]`` ground-truth labels.
-        preds (np.ndarray): ``[N]`` predicted labels.
-        num_classes (int): Number of classes C.
-
-    Returns:
-        np.ndarray: ``[C]`` accuracies in percent.
-    """
-    samples = np.bincount(labels, minlength=num_classes)
-    right = np.bincount(labels, weights=preds == labels, minlength=num_classes)
-    with np.errstate(invalid='ignore', divide='ignore'):
-        return np.where(samples > 0, 100.0 * right / samples, np.nan)
 
 
 def expert_group_accuracy(result: EvaluationResult) -> np.ndarray:
@@ -195,11 +156,12 @@ def expert_group_accuracy(result: EvaluationResult) -> np.ndarray:
             f'{result.name}: the predictions hold no expert_scores; the '
             'expert analysis needs a multi-expert head such as SHIKEHead')
     num_classes = len(result.per_class)
-    groups = [row['group'] for row in result.per_class]
+    class_groups = np.array([row['group'] for row in result.per_class])
+    groups = {g: class_groups == g for g in SHOT_GROUPS}
     table = []
     for expert in range(result.num_experts):
         preds = result.expert_scores[:, expert].argmax(axis=1)
-        means = group_means(
+        means = group_accuracy(
             per_class_accuracy(result.labels, preds, num_classes), groups)
         table.append([means[g] for g in SHOT_GROUPS])
     return np.array(table)

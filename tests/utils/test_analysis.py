@@ -10,8 +10,7 @@ from mmengine.config import Config
 from shike_mm.utils.analysis import (EvaluationResult, evaluate_checkpoint,
                                      expert_group_accuracy, find_scalars_json,
                                      format_expert_table, format_group_table,
-                                     group_means, load_per_class,
-                                     per_class_accuracy, plot_learning_curves)
+                                     load_per_class, plot_learning_curves)
 
 GROUPS = ['many', 'many', 'medium', 'few']
 
@@ -51,20 +50,6 @@ def result():
         per_class=_per_class([100.0, 50.0, 50.0, 50.0]),
         labels=labels,
         expert_scores=_one_hot_scores(expert_predictions))
-
-
-def test_per_class_accuracy_marks_absent_classes_nan():
-    accuracy = per_class_accuracy(
-        np.array([0, 0, 1]), np.array([0, 1, 1]), num_classes=3)
-    assert accuracy[:2].tolist() == [50.0, 100.0]
-    assert math.isnan(accuracy[2])
-
-
-def test_group_means_skip_nan_and_empty_groups():
-    means = group_means([100.0, np.nan, 20.0, 40.0],
-                        ['many', 'many', 'few', 'few'])
-    assert means['many'] == 100.0 and means['few'] == 30.0
-    assert math.isnan(means['medium'])
 
 
 def test_expert_group_accuracy_by_hand(result):

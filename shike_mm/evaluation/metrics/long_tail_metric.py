@@ -31,6 +31,47 @@ def shot_groups(train_counts: Sequence[int],
     }
 
 
+def per_class_accuracy(labels: np.ndarray, preds: np.ndarray,
+                       num_classes: int) -> np.ndarray:
+    """Top-1 accuracy (%) of each class; NaN for classes without samples.
+
+    Args:
+        labels (np.ndarray): ``[N]`` ground-truth labels.
+        preds (np.ndarray): ``[N]`` predicted labels.
+        num_classes (int): Number of classes C.
+
+    Returns:
+        np.ndarray: ``[C]`` accuracies in percent.
+    """
+    labels, preds = np.asarray(labels), np.asarray(preds)
+    samples = np.bincount(labels, minlength=num_classes)
+    right = np.bincount(labels, weights=preds == labels, minlength=num_classes)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        return np.where(samples > 0, 100.0 * right / samples, np.nan)
+
+
+def group_accuracy(per_class: np.ndarray,
+                   groups: Dict[str, np.ndarray]) -> Dict[str, float]:
+    """Mean per-class accuracy of each group, over its classes that have
+    test samples (not NaN); NaN for a group without any.
+
+    Args:
+        per_class (np.ndarray): ``[C]`` accuracies, NaN for absent classes.
+        groups (dict[str, np.ndarray]): Group name to ``[C]`` boolean mask,
+            as :func:`shot_groups` gives.
+
+    Returns:
+        dict[str, float]: Group name to mean accuracy.
+    """
+    per_class = np.asarray(per_class, dtype=np.float64)
+    means = {}
+    for name, members in groups.items():
+        accuracies = per_class[np.asarray(members) & ~np.isnan(per_class)]
+        means[name] = float(accuracies.mean()) if len(accuracies) \
+            else float('nan')
+    return means
+
+
 def expected_calibration_error(confidences: np.ndarray,
                                correct: np.ndarray,
                                num_bins: int = 15) -> float:
@@ -178,23 +219,17 @@ class LongTailMetric(BaseMetric):
         num_classes = results[0]['num_classes']
         train_counts = np.asarray(self._train_counts(num_classes))
         labels = np.array([r['gt_label'] for r in results])
-        correct = np.array([r['pred_label'] for r in results]) == labels
+        preds = np.array([r['pred_label'] for r in results])
         topk_hits = np.array([r['topk_hits'] for r in results])
-
-        samples = np.bincount(labels, minlength=num_classes)
-        right = np.bincount(labels, weights=correct, minlength=num_classes)
-        with np.errstate(invalid='ignore', divide='ignore'):
-            per_class = np.where(samples > 0, 100.0 * right / samples, np.nan)
+        correct = preds == labels
+        per_class = per_class_accuracy(labels, preds, num_classes)
 
         metrics = {
             f'top{k}': float(100.0 * topk_hits[:, i].mean())
             for i, k in enumerate(self.topk)
         }
         groups = shot_groups(train_counts, self.many_thr, self.few_thr)
-        for name, members in groups.items():
-            accuracies = per_class[members & (samples > 0)]
-            metrics[name] = float(accuracies.mean()) if len(accuracies) \
-                else float('nan')
+        metrics.update(group_accuracy(per_class, groups))
         metrics['ece'] = 100.0 * expected_calibration_error(
             [r['confidence'] for r in results], correct, self.ece_bins)
 
@@ -205,7 +240,9 @@ class LongTailMetric(BaseMetric):
             'images)',
             logger='current')
         if self.per_class_out:
-            self._dump_per_class(train_counts, groups, samples, per_class)
+            self._dump_per_class(train_counts, groups,
+                                 np.bincount(labels, minlength=num_classes),
+                                 per_class)
         return metrics
 
     def _train_counts(self, num_classes: int) -> List[int]:

@@ -2,7 +2,6 @@
 the official LR schedule."""
 import json
 import math
-import os
 import os.path as osp
 
 import pytest
@@ -12,6 +11,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from shike_mm.utils import find_config, load_local_checkpoint
+from shike_mm.utils.analysis import find_scalars_json
 
 STAGE1_KEYS = {'loss_ce', 'loss_dkt', 'loss_mkd'}
 
@@ -22,26 +22,14 @@ def _state(work_dir, epoch):
 
 
 def _train_losses_by_epoch(work_dir):
-    (scalars, ) = [
-        osp.join(d, 'vis_data', 'scalars.json')
-        for d in _subdirs(work_dir)
-        if osp.isfile(osp.join(d, 'vis_data', 'scalars.json'))
-    ]
     keys_by_epoch = {}
-    with open(scalars) as f:
+    with open(find_scalars_json(str(work_dir))) as f:
         for line in f:
             record = json.loads(line)
             if 'loss' in record:
                 keys_by_epoch.setdefault(record['epoch'], set()).update(
                     k for k in record if k.startswith('loss_'))
     return keys_by_epoch
-
-
-def _subdirs(work_dir):
-    return [
-        osp.join(work_dir, d) for d in os.listdir(work_dir)
-        if osp.isdir(osp.join(work_dir, d))
-    ]
 
 
 def _changed(before, after, predicate):

@@ -14,6 +14,7 @@ from mmpretrain.registry import DATASETS, METRICS
 from mmpretrain.structures import DataSample
 from shike_mm.evaluation.metrics import (LongTailMetric,
                                          expected_calibration_error,
+                                         group_accuracy, per_class_accuracy,
                                          shot_groups)
 from shike_mm.testing import write_image_folder
 
@@ -225,3 +226,19 @@ def test_evaluator_on_an_lt_val_split(tmp_path):
     ]
     evaluator.process(data_samples)
     _assert_metrics(evaluator.evaluate(len(data_samples)))
+
+
+def test_per_class_accuracy_marks_absent_classes_nan():
+    accuracy = per_class_accuracy(
+        np.array([0, 0, 1]), np.array([0, 1, 1]), num_classes=3)
+    assert accuracy[:2].tolist() == [50.0, 100.0]
+    assert math.isnan(accuracy[2])
+
+
+def test_group_accuracy_skips_nan_and_empty_groups():
+    groups = np.array(['many', 'many', 'few', 'few'])
+    means = group_accuracy([100.0, np.nan, 20.0, 40.0],
+                           {g: groups == g
+                            for g in ('many', 'medium', 'few')})
+    assert means['many'] == 100.0 and means['few'] == 30.0
+    assert math.isnan(means['medium'])
