@@ -16,7 +16,8 @@ from mmengine.logging import print_log  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from shike_mm.utils import find_config, setup_cpu_distributed  # noqa: E402
+from shike_mm.utils import (find_config, release_distributed,  # noqa: E402
+                            setup_cpu_distributed)
 from shike_mm.utils.checkpoint import TRUST_ENV  # noqa: E402
 
 
@@ -133,11 +134,14 @@ def main(argv=None):
         os.environ[TRUST_ENV] = '1'
     cfg = merge_args(Config.fromfile(find_config(args.config)), args)
     setup_cpu_distributed(cfg, args.launcher)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        if 'runner_type' in cfg:
+            runner = RUNNERS.build(cfg)
+        else:
+            runner = Runner.from_cfg(cfg)
+        runner.train()
+    finally:
+        release_distributed()
 
 
 if __name__ == '__main__':

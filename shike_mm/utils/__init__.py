@@ -3,11 +3,11 @@ from .checkpoint import (CorruptCheckpointError, UntrustedCheckpointError,
                          load_local_checkpoint,
                          register_safe_checkpoint_loader)
 from .config import find_config
-from .dist import setup_cpu_distributed
+from .dist import release_distributed, setup_cpu_distributed
 
 __all__ = [
     'CorruptCheckpointError', 'UntrustedCheckpointError',
     'allowed_checkpoint_globals', 'checkpoints_trusted',
     'load_local_checkpoint', 'register_safe_checkpoint_loader', 'find_config',
-    'setup_cpu_distributed'
+    'release_distributed', 'setup_cpu_distributed'
 ]

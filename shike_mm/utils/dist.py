@@ -43,3 +43,16 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
             broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False)))
     return True
+
+
+def release_distributed() -> None:
+    """Destroy the default process group, if one is running.
+
+    Call it when a tool is done, while the interpreter is still whole.
+    Without it the gloo backend's worker threads outlive ``main`` and can
+    abort the process during interpreter shutdown (``terminate called
+    without an active exception``, exit code -6), so a finished run is
+    reported as failed. MMEngine's Runner never destroys the group.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()
