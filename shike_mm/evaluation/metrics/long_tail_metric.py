@@ -1,6 +1,7 @@
 """Top-k, Many/Medium/Few and calibration metrics for long-tailed
 recognition."""
 import json
+import logging
 import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
@@ -87,10 +88,13 @@ def expected_calibration_error(confidences: np.ndarray,
         num_bins (int): Number of bins ``B``. Defaults to 15.
 
     Returns:
-        float: ECE as a fraction in [0, 1].
+        float: ECE as a fraction in [0, 1]; NaN if a confidence is not
+        finite (a diverged model), since such a prediction has no bin.
     """
     confidences = np.asarray(confidences, dtype=np.float64)
     correct = np.asarray(correct, dtype=np.float64)
+    if not np.isfinite(confidences).all():
+        return float('nan')
     bins = np.clip(
         np.ceil(confidences * num_bins).astype(np.int64) - 1, 0, num_bins - 1)
     ece = 0.0
@@ -230,8 +234,18 @@ class LongTailMetric(BaseMetric):
         }
         groups = shot_groups(train_counts, self.many_thr, self.few_thr)
         metrics.update(group_accuracy(per_class, groups))
+        confidences = np.array([r['confidence'] for r in results])
         metrics['ece'] = 100.0 * expected_calibration_error(
-            [r['confidence'] for r in results], correct, self.ece_bins)
+            confidences, correct, self.ece_bins)
+        num_nonfinite = int((~np.isfinite(confidences)).sum())
+        if num_nonfinite:
+            print_log(
+                f'LongTailMetric: {num_nonfinite} of {len(results)} '
+                'predictions have non-finite scores (has training '
+                'diverged?); their top-k hits are meaningless and ece is '
+                'NaN',
+                logger='current',
+                level=logging.WARNING)
 
         print_log(
             'LongTailMetric: Many/Medium/Few classes ' +

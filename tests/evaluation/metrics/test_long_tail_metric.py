@@ -96,6 +96,23 @@ def test_ece_by_hand():
         pytest.approx(0.0)
 
 
+def test_ece_is_nan_for_non_finite_confidences():
+    assert math.isnan(
+        expected_calibration_error([0.9, float('nan')], [True, False], 15))
+
+
+def test_diverged_predictions_warn_and_give_nan_ece():
+    samples = [(label, [float('nan')] * 4) for label, _ in SAMPLES[:2]]
+    with mock.patch('shike_mm.evaluation.metrics.long_tail_metric.'
+                    'print_log') as print_log:
+        metrics = _evaluate(
+            LongTailMetric(class_counts=TRAIN_COUNTS), SAMPLES[2:] + samples)
+    assert math.isnan(metrics['lt/ece'])
+    messages = [call.args[0] for call in print_log.call_args_list]
+    assert any('2 of 8 predictions have non-finite scores' in message
+               for message in messages), messages
+
+
 def test_default_prefix_and_top5_capped_at_the_class_count():
     metrics = _evaluate(LongTailMetric(class_counts=TRAIN_COUNTS))
     expected = {k: v for k, v in EXPECTED.items() if k != 'lt/top2'}
