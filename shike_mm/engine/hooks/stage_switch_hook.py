@@ -25,7 +25,8 @@ class SHIKEStageSwitchHook(Hook):
     - starts a fresh optimizer state (new momentum) and sets the learning
       rate to ``stage2_lr``, from which the stage-2 schedulers in
       ``param_scheduler`` continue; the logged loss terms change from
-      ``loss_ce``/``loss_dkt``/``loss_mkd`` to ``loss_bal``.
+      ``loss_ce``/``loss_dkt``/``loss_mkd`` to ``loss_bal``, and the
+      smoothed ``loss`` restarts.
 
     A run resumed after the switch comes back in stage 2 (the stage is part
     of the head's state) with the same frozen set; its optimizer state and
@@ -89,9 +90,10 @@ class SHIKEStageSwitchHook(Hook):
         ]
         for group, base_lr in zip(optimizer.param_groups, base_lrs):
             group['lr'] = self.stage2_lr * base_lr / base_lrs[0]
-        # Stage-1 loss terms stop; keep the log from repeating stale values.
+        # Stage-1 loss terms stop and the total changes meaning; keep the
+        # smoothed log values from mixing in stage-1 history.
         scalars = runner.message_hub.log_scalars
-        for key in [k for k in scalars if k.startswith('train/loss_')]:
+        for key in [k for k in scalars if k.startswith('train/loss')]:
             del scalars[key]
         runner.logger.info(
             f'SHIKE stage 2 from epoch {runner.epoch}: trainable parameters '

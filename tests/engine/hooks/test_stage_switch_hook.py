@@ -21,14 +21,18 @@ def _state(work_dir, epoch):
                                           f'epoch_{epoch}.pth'))['state_dict']
 
 
+def _train_records(work_dir):
+    with open(find_scalars_json(str(work_dir))) as f:
+        return [
+            record for record in map(json.loads, f) if 'loss' in record
+        ]
+
+
 def _train_losses_by_epoch(work_dir):
     keys_by_epoch = {}
-    with open(find_scalars_json(str(work_dir))) as f:
-        for line in f:
-            record = json.loads(line)
-            if 'loss' in record:
-                keys_by_epoch.setdefault(record['epoch'], set()).update(
-                    k for k in record if k.startswith('loss_'))
+    for record in _train_records(work_dir):
+        keys_by_epoch.setdefault(record['epoch'], set()).update(
+            k for k in record if k.startswith('loss_'))
     return keys_by_epoch
 
 
@@ -75,6 +79,10 @@ def test_real_config_switches_to_stage2(tmp_path, short_shike_cifar_config,
     losses = _train_losses_by_epoch(work_dir)
     assert losses[1] == STAGE1_KEYS and losses[2] == STAGE1_KEYS
     assert losses[3] == {'loss_bal'} and losses[4] == {'loss_bal'}
+    # The smoothed total restarts at the switch: in stage 2 it is loss_bal.
+    stage2 = [r for r in _train_records(work_dir) if r['epoch'] > 2]
+    assert stage2 and all(
+        r['loss'] == pytest.approx(r['loss_bal']) for r in stage2)
 
 
 def test_resume_after_switch_matches_uninterrupted_run(
