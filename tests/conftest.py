@@ -1,5 +1,7 @@
-"""Shared fixtures: fake CIFAR pickles and tiny image folders."""
+"""Shared fixtures: fake CIFAR pickles, tiny image folders, tool runs and
+free ports."""
 import os.path as osp
+import socket
 import subprocess
 import sys
 
@@ -9,6 +11,15 @@ from shike_mm.testing import (bypass_cifar_md5, write_fake_cifar,
                               write_image_folder)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+@pytest.fixture
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago, for a process
+    group's rendezvous."""
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope='session')

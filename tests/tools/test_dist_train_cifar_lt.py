@@ -1,6 +1,5 @@
 """Two CPU processes (gloo) train the CIFAR-LT config across the switch."""
 import os
-import socket
 import subprocess
 import sys
 
@@ -10,20 +9,15 @@ REPO_ROOT = os.path.dirname(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 def test_two_processes_train_across_the_switch(tmp_path,
-                                               short_shike_cifar_config):
+                                               short_shike_cifar_config,
+                                               free_port):
     config = short_shike_cifar_config(max_epochs=2, switch_epoch=1)
     work_dir = tmp_path / 'ddp'
     proc = subprocess.run([
         sys.executable, '-m', 'torch.distributed.run', '--nnodes=1',
         '--nproc_per_node=2', '--master_addr=127.0.0.1',
-        f'--master_port={_free_port()}', '-m',
+        f'--master_port={free_port}', '-m',
         'shike_mm.testing.without_cifar_md5',
         os.path.join(REPO_ROOT, 'tools', 'train.py'), config, '--launcher',
         'pytorch', '--work-dir',

@@ -3,7 +3,6 @@ processes (gloo) across the stage switch."""
 import os
 import os.path as osp
 import re
-import socket
 import subprocess
 
 from mmengine.config import Config
@@ -14,12 +13,6 @@ from shike_mm.utils import find_config
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM_CLASSES = 4
 IMAGE_SIZE = 32
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def _tiny_imagenet_lt_config(tmp_path):
@@ -71,10 +64,11 @@ def _train_lines(log, epoch):
     ]
 
 
-def test_two_cpu_processes_train_imagenet_lt_across_the_switch(tmp_path):
+def test_two_cpu_processes_train_imagenet_lt_across_the_switch(
+        tmp_path, free_port):
     config = _tiny_imagenet_lt_config(tmp_path)
     work_dir = tmp_path / 'work_dir'
-    env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS='1')
+    env = dict(os.environ, PORT=str(free_port), OMP_NUM_THREADS='1')
     proc = subprocess.run([
         'bash',
         osp.join(REPO_ROOT, 'tools', 'dist_train.sh'), config, '2',

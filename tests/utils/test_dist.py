@@ -1,6 +1,4 @@
 """CPU distributed set-up and tear-down of the tools."""
-import socket
-
 import pytest
 import torch
 import torch.distributed as torch_dist
@@ -9,21 +7,15 @@ from mmengine.config import Config
 from shike_mm.utils import release_distributed, setup_cpu_distributed
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def single_process_env(monkeypatch):
+def single_process_env(monkeypatch, free_port):
     """A one-process torchrun environment."""
     for name, value in dict(
             RANK='0',
             WORLD_SIZE='1',
             LOCAL_RANK='0',
             MASTER_ADDR='127.0.0.1',
-            MASTER_PORT=str(_free_port())).items():
+            MASTER_PORT=str(free_port)).items():
         monkeypatch.setenv(name, value)
     yield
     if torch_dist.is_initialized():
