@@ -16,7 +16,6 @@ Example::
         mmpretrain::resnet/resnet50_8xb32_in1k.py --shape 224
 """
 import argparse
-import importlib
 import os.path as osp
 import sys
 
@@ -26,20 +25,11 @@ if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
 import torch  # noqa: E402
-from mmengine.analysis import FlopAnalyzer, parameter_count  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 import shike_mm  # noqa: E402,F401  (registers the SHIKE modules)
-from shike_mm.utils import find_config  # noqa: E402
-
-# Parts of a model, as (column title, parameter-name prefix).
-PARTS = (
-    ('trunk', 'backbone'),
-    ('experts', 'neck.expert_stages'),
-    ('aligners', 'neck.aligners'),
-    ('head', 'head'),
-)
+from shike_mm.utils.flops import PARTS, complexity, load_config  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -68,47 +58,6 @@ def parse_args(argv=None):
     if len(args.shape) != 2:
         parser.error('--shape takes one or two numbers')
     return args
-
-
-def load_config(name: str) -> Config:
-    """A shike_mm config by path or shipped name, or ``package::path``, a
-    config shipped with another installed OpenMMLab package (under its
-    ``.mim/configs``)."""
-    package, separator, path = name.partition('::')
-    if not separator or package == 'shike_mm':
-        return Config.fromfile(find_config(name))
-    package_dir = osp.dirname(importlib.import_module(package).__file__)
-    return Config.fromfile(osp.join(package_dir, '.mim', 'configs', path))
-
-
-def complexity(model: torch.nn.Module, height: int, width: int) -> dict:
-    """FLOPs and parameters of ``model`` on one ``3 x height x width``
-    image, in total and per part of :data:`PARTS`.
-
-    Returns:
-        dict: ``flops`` and ``params`` map ``'total'`` and each part title
-        to a count; a part the model lacks counts 0.
-    """
-    model.eval()
-    inputs = torch.randn(1, 3, height, width)
-    with torch.no_grad():
-        analyzer = FlopAnalyzer(model, (inputs, ))
-        analyzer.unsupported_ops_warnings(False)
-        analyzer.uncalled_modules_warnings(False)
-        flops_by_module = analyzer.by_module()
-    params_by_prefix = parameter_count(model)
-    result = {
-        'flops': {
-            'total': analyzer.total()
-        },
-        'params': {
-            'total': params_by_prefix['']
-        }
-    }
-    for title, prefix in PARTS:
-        result['flops'][title] = flops_by_module.get(prefix, 0)
-        result['params'][title] = params_by_prefix.get(prefix, 0)
-    return result
 
 
 def build_model(cfg: Config) -> torch.nn.Module:

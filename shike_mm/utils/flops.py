@@ -1,0 +1,68 @@
+"""FLOPs and parameters of a model, in total and per part of a SHIKE model,
+shared by ``tools/analysis_tools/get_flops.py`` and
+``tools/analysis_tools/benchmark_train.py``."""
+import importlib
+import os.path as osp
+
+import torch
+from mmengine.analysis import FlopAnalyzer, parameter_count
+from mmengine.config import Config
+
+from .config import find_config
+
+# Parts of a model, as (column title, parameter-name prefix).
+PARTS = (
+    ('trunk', 'backbone'),
+    ('experts', 'neck.expert_stages'),
+    ('aligners', 'neck.aligners'),
+    ('head', 'head'),
+)
+
+
+def load_config(name: str) -> Config:
+    """A shike_mm config by path or shipped name, or ``package::path``, a
+    config shipped with another installed OpenMMLab package (under its
+    ``.mim/configs``)."""
+    package, separator, path = name.partition('::')
+    if not separator or package == 'shike_mm':
+        return Config.fromfile(find_config(name))
+    package_dir = osp.dirname(importlib.import_module(package).__file__)
+    return Config.fromfile(osp.join(package_dir, '.mim', 'configs', path))
+
+
+def complexity(model: torch.nn.Module, height: int, width: int) -> dict:
+    """FLOPs and parameters of ``model`` on one ``3 x height x width``
+    image, in total and per part of :data:`PARTS`.
+
+    FLOPs come from MMEngine's complexity analysis, which counts one
+    multiply-add as one FLOP, of the whole inference forward in eval mode.
+
+    Args:
+        model (torch.nn.Module): The model, on the CPU; left in eval mode.
+        height (int): Input height.
+        width (int): Input width.
+
+    Returns:
+        dict: ``flops`` and ``params`` map ``'total'`` and each part title
+        to a count; a part the model lacks counts 0.
+    """
+    model.eval()
+    inputs = torch.randn(1, 3, height, width)
+    with torch.no_grad():
+        analyzer = FlopAnalyzer(model, (inputs, ))
+        analyzer.unsupported_ops_warnings(False)
+        analyzer.uncalled_modules_warnings(False)
+        flops_by_module = analyzer.by_module()
+    params_by_prefix = parameter_count(model)
+    result = {
+        'flops': {
+            'total': analyzer.total()
+        },
+        'params': {
+            'total': params_by_prefix['']
+        }
+    }
+    for title, prefix in PARTS:
+        result['flops'][title] = flops_by_module.get(prefix, 0)
+        result['params'][title] = params_by_prefix.get(prefix, 0)
+    return result
