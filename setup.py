@@ -17,25 +17,28 @@ def read_version():
 
 
 class BuildPyWithMimFiles(build_py):
-    """Copy ``configs/`` and ``tools/`` into ``shike_mm/.mim`` of the build.
+    """Copy ``configs/``, ``tools/`` and ``model-index.yml`` into
+    ``shike_mm/.mim`` of the build.
 
-    An installed copy then finds its configs (``shike_mm::shike/...py``) and
-    tools the way MIM and MMEngine expect. Editable installs read them from
-    the checkout instead.
+    An installed copy then finds its configs (``shike_mm::shike/...py``),
+    tools and model index the way MIM and MMPretrain expect. Editable
+    installs read them from the checkout instead.
     """
 
     def run(self):
         super().run()
         if getattr(self, 'editable_mode', False):
             return
+        mim_dir = osp.join(self.build_lib, 'shike_mm', '.mim')
         for name in ('configs', 'tools'):
-            target = osp.join(self.build_lib, 'shike_mm', '.mim', name)
+            target = osp.join(mim_dir, name)
             if osp.isdir(target):
                 shutil.rmtree(target)
             shutil.copytree(
                 osp.join(HERE, name),
                 target,
                 ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+        shutil.copy(osp.join(HERE, 'model-index.yml'), mim_dir)
 
 
 setup(

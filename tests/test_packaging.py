@@ -1,4 +1,4 @@
-"""The wheel ships the package, its configs and its tools."""
+"""The wheel ships the package, its configs, its tools and its model index."""
 import os.path as osp
 import subprocess
 import sys
@@ -25,6 +25,8 @@ def test_wheel_ships_configs_and_tools(tmp_path):
             'shike_mm/.mim/tools/train.py',
             'shike_mm/.mim/tools/test.py',
             'shike_mm/.mim/tools/dist_train.sh',
+            'shike_mm/.mim/model-index.yml',
+            'shike_mm/.mim/configs/shike/metafile.yml',
     ]:
         assert required in names, required
     assert not any('__pycache__' in n for n in names)

@@ -1,12 +1,17 @@
-"""Locate the configs that ship with shike_mm."""
+"""Locate the configs and the model index that ship with shike_mm."""
 import os.path as osp
+from typing import Tuple
 
 PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
-CONFIG_ROOTS = (
-    osp.join(PACKAGE_DIR, '.mim', 'configs'),  # installed copy
-    osp.join(osp.dirname(PACKAGE_DIR), 'configs'),  # checkout
+# Where the configs, tools and model-index.yml live: ``shike_mm/.mim`` in an
+# installed wheel, the repository root in a checkout (editable install).
+RESOURCE_ROOTS = (
+    osp.join(PACKAGE_DIR, '.mim'),  # installed copy
+    osp.dirname(PACKAGE_DIR),  # checkout
 )
+CONFIG_ROOTS = tuple(osp.join(root, 'configs') for root in RESOURCE_ROOTS)
 PACKAGE_PREFIX = 'shike_mm::'
+MODEL_INDEX = 'model-index.yml'
 
 
 def find_config(name: str) -> str:
@@ -32,3 +37,20 @@ def find_config(name: str) -> str:
     raise FileNotFoundError(
         f'Config {name} not found as a file nor under the shipped configs '
         f'({", ".join(CONFIG_ROOTS)}).')
+
+
+def find_model_index() -> Tuple[str, str]:
+    """Locate the shipped ``model-index.yml``.
+
+    Returns:
+        tuple[str, str]: The path of ``model-index.yml`` and the folder its
+        ``Config`` paths are relative to.
+    """
+    for root in RESOURCE_ROOTS:
+        path = osp.join(root, MODEL_INDEX)
+        if osp.isfile(path):
+            return path, root
+    raise FileNotFoundError(
+        f'{MODEL_INDEX} not found in {" nor ".join(RESOURCE_ROOTS)}; a '
+        'wheel built without setup.py (which copies it into shike_mm/.mim) '
+        'lacks it.')
