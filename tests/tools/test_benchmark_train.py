@@ -241,3 +241,21 @@ def test_rejects_options_that_cannot_work(benchmark_train):
     if not torch.cuda.is_available():
         with pytest.raises(SystemExit):
             benchmark_train.parse_args([CIFAR_CONFIG, '--device', 'cuda'])
+
+
+def test_mkd_benchmark_compares_both_formulas(capsys):
+    spec = importlib.util.spec_from_file_location(
+        'benchmark_mkd', TOOL.replace('benchmark_train', 'benchmark_mkd'))
+    benchmark_mkd = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark_mkd)
+    benchmark_mkd.main(['--sizes', '4,64,1000', '--iters', '1'])
+    _, rows = _table(capsys.readouterr().out)
+    assert [row[3] for row in rows] == list(benchmark_mkd.FORMULAS)
+    logits = torch.randn(4, 64, 1000, requires_grad=True)
+    peaks = [
+        benchmark_mkd.peak_memory(loss_fn, logits)
+        for loss_fn in benchmark_mkd.FORMULAS.values()
+    ]
+    if peaks[0] is not None:  # glibc or CUDA
+        pairwise, closed_form = peaks
+        assert closed_form < pairwise
