@@ -7,6 +7,7 @@ from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
 HERE = osp.dirname(osp.abspath(__file__))
+OPENMMLAB = ['mmpretrain>=1.2.0,<2', 'mmengine>=0.10.7,<1']
 
 
 def read_version():
@@ -52,17 +53,24 @@ setup(
     python_requires='>=3.8',
     packages=find_packages(include=['shike_mm', 'shike_mm.*']),
     include_package_data=True,
-    install_requires=[
-        'mmpretrain>=1.2.0,<2',
-        'mmengine>=0.10.7,<1',
-        'torch',
-        'torchvision',
-        'numpy',
-    ],
+    # MMPretrain and MMEngine come from OpenMMLab or from the OneDL forks,
+    # which install the same modules under other distribution names. A
+    # requirement on either name would make pip install it over the other,
+    # so they are extras; shike_mm names both when they are missing.
+    install_requires=['torch', 'torchvision', 'numpy'],
     extras_require={
+        'openmmlab': OPENMMLAB,
         # For environments without mmcv: the pure-Python build of the same
-        # `mmcv` module. Not a default, so a full mmcv is never replaced.
-        'lite': ['mmcv-lite>=2.0.0,<2.4.0'],
+        # `mmcv` module (it requires OpenMMLab's `mmengine`), with
+        # MMPretrain. Not a default, so a full mmcv is never replaced.
+        'lite': ['mmcv-lite>=2.0.0,<2.4.0'] + OPENMMLAB,
+        # onedl-mmcv builds without its C++ ops when torch is not in the
+        # build environment, which is all classification needs.
+        'onedl': [
+            'onedl-mmpretrain>=1.3.0,<2',
+            'onedl-mmengine>=0.10.8,<1',
+            'onedl-mmcv>=2.0.0,<2.4.0',
+        ],
         'tests': ['pytest>=7', 'scikit-learn', 'matplotlib'],
         'demo': ['scikit-learn', 'matplotlib'],
     },

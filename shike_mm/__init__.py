@@ -6,9 +6,23 @@ loader in :mod:`shike_mm.utils.checkpoint`, makes ``shike_mm::`` config
 names resolve in MMEngine and MMPretrain, and adds the SHIKE models to
 MMPretrain's model hub (:mod:`shike_mm.utils.hub`).
 """
-from .utils import register_safe_checkpoint_loader
-from .utils.hub import register_config_names, register_model_index
-from .version import __version__
+try:
+    import mmpretrain  # noqa: F401  (imports mmcv and mmengine)
+except ModuleNotFoundError as error:
+    if error.name not in ('mmcv', 'mmengine', 'mmpretrain'):
+        raise
+    raise ModuleNotFoundError(
+        f'shike_mm needs MMPretrain, MMEngine and MMCV, but {error}. Install '
+        'them with pip install "shike-mm[lite]" (OpenMMLab, mmcv-lite), '
+        '"shike-mm[onedl]" (the OneDL forks, Python >= 3.10) or '
+        '"shike-mm[openmmlab]" (next to an mmcv you have); see '
+        'docs/install.md.',
+        name=error.name) from error
+
+from .utils import register_safe_checkpoint_loader  # noqa: E402
+from .utils.hub import (register_config_names,  # noqa: E402
+                        register_model_index)
+from .version import __version__  # noqa: E402
 
 register_safe_checkpoint_loader()
 

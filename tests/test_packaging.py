@@ -1,4 +1,5 @@
-"""The wheel ships the package, its configs, its tools and its model index."""
+"""The wheel ships the package, its configs, its tools and its model index,
+and leaves the choice of OpenMMLab or OneDL distributions to extras."""
 import os.path as osp
 import subprocess
 import sys
@@ -32,6 +33,38 @@ def test_wheel_ships_configs_and_tools(tmp_path):
     assert not any('__pycache__' in n for n in names)
     metadata = [n for n in names if n.endswith('METADATA')][0]
     text = zipfile.ZipFile(wheel).read(metadata).decode()
-    assert 'Requires-Dist: mmpretrain<2,>=1.2.0' in text
-    assert 'Requires-Dist: mmcv-lite<2.4.0,>=2.0.0; extra == "lite"' in text
-    assert 'torch==' not in text
+    requires = [
+        line.split(': ', 1)[1] for line in text.splitlines()
+        if line.startswith('Requires-Dist: ')
+    ]
+    # Unconditional requirements never name a distribution of the
+    # `mmpretrain`, `mmengine` or `mmcv` modules: pip would install it over
+    # the other stack's.
+    assert sorted(r for r in requires if 'extra ==' not in r) == [
+        'numpy', 'torch', 'torchvision'
+    ]
+    for extra, expected in [
+        ('openmmlab', ['mmengine<1,>=0.10.7', 'mmpretrain<2,>=1.2.0']),
+        ('lite', [
+            'mmcv-lite<2.4.0,>=2.0.0', 'mmengine<1,>=0.10.7',
+            'mmpretrain<2,>=1.2.0'
+        ]),
+        ('onedl', [
+            'onedl-mmcv<2.4.0,>=2.0.0', 'onedl-mmengine<1,>=0.10.8',
+            'onedl-mmpretrain<2,>=1.3.0'
+        ]),
+    ]:
+        assert sorted(
+            r.split(';')[0] for r in requires
+            if r.endswith(f'extra == "{extra}"')) == expected, extra
+
+
+def test_missing_mmpretrain_names_the_extras():
+    code = "import sys; sys.modules['mmpretrain'] = None; import shike_mm"
+    proc = subprocess.run([sys.executable, '-c', code],
+                          cwd=REPO_ROOT,
+                          capture_output=True,
+                          text=True)
+    assert proc.returncode != 0
+    for extra in ('shike-mm[lite]', 'shike-mm[onedl]', 'shike-mm[openmmlab]'):
+        assert extra in proc.stderr, proc.stderr[-2000:]
