@@ -16,6 +16,7 @@ from .config import PACKAGE_PREFIX, find_config, find_model_index
 COMPONENT_SCOPE = 'mmpretrain'
 # Marks a function this module installed, so registering twice is a no-op.
 _MARK = '_shike_mm_wrapper'
+_model_index_registered = False
 
 
 def _is_ours(name) -> bool:
@@ -40,14 +41,15 @@ def register_config_names() -> None:
 
     Names with any other prefix go to MMEngine unchanged.
     """
-    # Why not MMEngine's own ``pkg::`` machinery (mmengine 0.10.7): it
-    # accepts only the packages of its hard-coded ``MODULE2PACKAGE`` table;
-    # it then finds the package with ``pkg_resources``, which setuptools
-    # >= 82 no longer ships; it expects ``<site-packages>/shike_mm/.mim``,
-    # which an editable (PEP 660) install does not have; and it scopes the
-    # base's components to ``shike_mm``, which has no registries. So the
-    # three entry points that take a ``pkg::`` name hand ours to
-    # ``find_config`` (wheel or checkout) and leave every other name alone.
+    # MMEngine's own ``pkg::`` lookup (0.10.7) cannot serve shike_mm. Adding
+    # our name to its ``MODULE2PACKAGE`` table (how MMEngine admits a
+    # package) only passes its first check: it then finds the package with
+    # ``pkg_resources``, gone from setuptools >= 82; it reads
+    # ``<site-packages>/shike_mm/.mim``, which an editable (PEP 660) install
+    # lacks; and it scopes the base's components to ``shike_mm``, which has
+    # no registries, so they do not build. So the three entry points that
+    # take a ``pkg::`` name hand ours to ``find_config`` (wheel or checkout)
+    # and pass every other name to MMEngine unchanged.
     if getattr(Config._get_cfg_path, _MARK, False):
         return
     get_cfg_path = Config._get_cfg_path
@@ -110,11 +112,10 @@ def register_model_index() -> None:
     """Add the models of shike_mm's ``model-index.yml`` to MMPretrain's
     model hub, so ``mmpretrain.list_models``, ``get_model(name)`` and the
     inferencers know them by name."""
+    global _model_index_registered
+    if _model_index_registered:
+        return  # MMPretrain refuses a model name twice
     from mmpretrain.apis import ModelHub
-    from modelindex.load_model_index import load
     index_path, root = find_model_index()
-    index = load(index_path)
-    index.build_models_with_collections()
-    if all(ModelHub.has(model.name.lower()) for model in index.models):
-        return  # already registered (a re-imported shike_mm)
     ModelHub.register_model_index(index_path, config_prefix=root)
+    _model_index_registered = True

@@ -15,6 +15,7 @@ import shike_mm  # noqa: F401  (registers the model index)
 from mmpretrain import (ImageClassificationInferencer, get_model,
                         inference_model, list_models)
 from shike_mm.utils import load_local_checkpoint
+from shike_mm.utils.hub import register_model_index
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 METAFILE = load(osp.join(REPO_ROOT, 'configs', 'shike', 'metafile.yml'))
@@ -39,6 +40,8 @@ def test_model_index_imports_the_metafile():
 
 def test_list_models_has_every_metafile_model():
     assert MODELS
+    assert set(list_models('*shike*')) == set(MODELS)
+    register_model_index()  # again: a no-op, not a name conflict
     assert set(list_models('*shike*')) == set(MODELS)
 
 
