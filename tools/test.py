@@ -35,6 +35,12 @@ def parse_args(argv=None):
         default='pred',
         help='what --out holds: every sample\'s prediction, or the metrics')
     parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='load the checkpoint even if its keys or shapes do not match '
+        'the model (with a warning; unmatched weights keep their '
+        'initialisation, so the result is not that of the checkpoint)')
+    parser.add_argument(
         '--trust-checkpoint',
         action='store_true',
         help='fully unpickle the checkpoint; only for files from a source '
@@ -64,6 +70,10 @@ def merge_args(cfg, args):
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    cfg.resume = False
+    cfg.setdefault('default_hooks', ConfigDict())
+    cfg.default_hooks.checkpoint_match = dict(
+        type='CheckpointMatchHook', strict=not args.non_strict)
 
     if cfg.get('test_dataloader', None) is not None:
         loader = ConfigDict(

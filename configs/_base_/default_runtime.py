@@ -9,6 +9,8 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
+    # shike_mm: a checkpoint of another model never loads silently.
+    checkpoint_match=dict(type='CheckpointMatchHook', strict=False),
 )
 
 env_cfg = dict(

@@ -13,15 +13,19 @@ Everything that reads a local checkpoint through MMEngine (``resume``,
 ``load_from``, ``tools/test.py``, ``init_cfg=dict(type='Pretrained')``,
 ``mmpretrain.get_model``) goes through :func:`load_local_checkpoint`.
 """
+import logging
 import os
 import os.path as osp
 import pickle
-from typing import Any, Callable, List, Tuple, Union
+import re
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
-from mmengine.logging import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
+import torch.nn as nn
+from mmengine.logging import HistoryBuffer, print_log
+from mmengine.runner.checkpoint import (CheckpointLoader, _load_checkpoint,
+                                        _load_checkpoint_to_model)
 
 TRUST_ENV = 'SHIKE_MM_TRUST_CHECKPOINTS'
 # HistoryBuffer's built-in statistics; custom ones join its class registry.
@@ -35,6 +39,10 @@ class UntrustedCheckpointError(pickle.UnpicklingError):
 
 class CorruptCheckpointError(RuntimeError):
     """A checkpoint file cannot be read at all."""
+
+
+class CheckpointMismatchError(RuntimeError):
+    """A checkpoint's weights do not fit the model."""
 
 
 def _history_buffer_method(owner: Any, name: str) -> Callable:
@@ -89,6 +97,13 @@ def _names_a_refused_global(message: str) -> bool:
     return 'GLOBAL' in message or GETATTR_REFUSED in message
 
 
+def _unpickler_reason(err: Exception) -> str:
+    """The unpickler's own reason from torch's weights-only error, without
+    torch's advice around it."""
+    found = re.search(r'WeightsUnpickler error:\s*([^\n]+)', str(err))
+    return found.group(1).strip() if found else type(err).__name__
+
+
 def _unsafe_globals(filename: str) -> List[str]:
     allowed = {
         item[1] if isinstance(item, tuple) else
@@ -130,22 +145,25 @@ def load_local_checkpoint(filename: str, map_location=None) -> Any:
                 filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         if not _names_a_refused_global(str(err)):
+            # torch's message advises weights_only=False; never relay it.
             raise CorruptCheckpointError(
                 f'Checkpoint {filename} is corrupt or not a checkpoint that '
-                f'weights-only loading can read: {err}') from err
+                f'weights-only loading can read: {_unpickler_reason(err)}'
+            ) from None
         unsafe = _unsafe_globals(filename)
         listed = ', '.join(unsafe) if unsafe else 'see the cause below'
         raise UntrustedCheckpointError(
             f'Refused to load checkpoint {filename}: it holds pickled '
             f'globals outside the shike_mm allow-list ({listed}). Loading '
             'it could run arbitrary code. If you trust where it came '
-            'from, opt in explicitly with --trust-checkpoint (tools/train.py,'
-            f' tools/test.py) or the environment variable {TRUST_ENV}=1.'
-        ) from err
+            f'from, opt in explicitly with the environment variable '
+            f'{TRUST_ENV}=1 (or --trust-checkpoint of tools/train.py, '
+            'tools/test.py and tools/model_converters/'
+            'shike_official_to_mm.py).') from None
     except (RuntimeError, EOFError, OSError) as err:
         raise CorruptCheckpointError(
             f'Checkpoint {filename} is corrupt or not a torch checkpoint: '
-            f'{err}') from err
+            f'{err or type(err).__name__}') from err
 
 
 def register_safe_checkpoint_loader() -> None:
@@ -153,3 +171,101 @@ def register_safe_checkpoint_loader() -> None:
     :func:`load_local_checkpoint`."""
     CheckpointLoader.register_scheme(
         prefixes='', loader=load_local_checkpoint, force=True)
+
+
+def checkpoint_mismatch(model: nn.Module,
+                        state_dict: Dict[str, Any]) -> Dict[str, List[str]]:
+    """Compare a checkpoint's state dict with a model's.
+
+    A ``module.`` prefix (distributed wrappers) is ignored, as MMEngine's
+    loader does.
+
+    Args:
+        model (nn.Module): The model to load into (unwrapped).
+        state_dict (dict): The checkpoint's ``state_dict``.
+
+    Returns:
+        dict[str, list[str]]: ``'missing'`` keys (in the model, not in the
+        checkpoint), ``'unexpected'`` keys (the other way round) and
+        ``'shape mismatch'`` entries (``'key: checkpoint (a, b) vs model
+        (c, d)'``), each in model or checkpoint order.
+    """
+    expected = model.state_dict()
+    given = {re.sub(r'^module\.', '', k): v for k, v in state_dict.items()}
+    shapes = []
+    for key, value in expected.items():
+        other = given.get(key)
+        if hasattr(other, 'shape') and tuple(other.shape) != tuple(
+                value.shape):
+            shapes.append(f'{key}: checkpoint {tuple(other.shape)} vs '
+                          f'model {tuple(value.shape)}')
+    return {
+        'missing': [k for k in expected if k not in given],
+        'unexpected': [k for k in given if k not in expected],
+        'shape mismatch': shapes,
+    }
+
+
+def describe_checkpoint_mismatch(filename: str,
+                                 mismatch: Dict[str, List[str]],
+                                 shown: int = 3) -> Optional[str]:
+    """One sentence on what does not fit, or None when everything does.
+
+    Args:
+        filename (str): The checkpoint, named in the sentence.
+        mismatch (dict[str, list[str]]): What :func:`checkpoint_mismatch`
+            returns.
+        shown (int): Entries listed per kind. Defaults to 3.
+
+    Returns:
+        str | None: E.g. ``"Checkpoint a.pth does not match the model: 2
+        missing keys (head.fc.weight, head.fc.bias)"``.
+    """
+    parts = []
+    for kind, entries in mismatch.items():
+        if entries:
+            more = ', ...' if len(entries) > shown else ''
+            parts.append(f'{len(entries)} {kind} '
+                         f'({", ".join(entries[:shown])}{more})')
+    if not parts:
+        return None
+    return (f'Checkpoint {filename} does not match the model: ' +
+            '; '.join(parts))
+
+
+def load_checkpoint_checked(model: nn.Module,
+                            filename: str,
+                            strict: bool = True,
+                            map_location: str = 'cpu') -> dict:
+    """Load a checkpoint into a model, strictly unless told otherwise.
+
+    Args:
+        model (nn.Module): The model (unwrapped).
+        filename (str): The checkpoint (local files go through the safe
+            loader).
+        strict (bool): Raise on missing or unexpected keys and shape
+            mismatches. Defaults to True. With False they are logged as a
+            WARNING and the fitting weights are loaded.
+        map_location (str): Device of the loaded tensors. Defaults to
+            ``'cpu'``.
+
+    Returns:
+        dict: The loaded checkpoint.
+
+    Raises:
+        CheckpointMismatchError: On a mismatch with ``strict=True``.
+    """
+    checkpoint = _load_checkpoint(filename, map_location=map_location)
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    problem = describe_checkpoint_mismatch(
+        filename, checkpoint_mismatch(model, state_dict))
+    if problem and strict:
+        raise CheckpointMismatchError(
+            f'{problem}. Use the config it was trained with, or load it '
+            'non-strictly on purpose (strict=False)')
+    if problem:
+        print_log(
+            f'{problem}; the fitting weights are loaded, the others keep '
+            'their initialisation', logger='current', level=logging.WARNING)
+    _load_checkpoint_to_model(model, checkpoint, strict=False)
+    return checkpoint

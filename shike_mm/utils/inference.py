@@ -7,6 +7,7 @@ from mmpretrain.apis import get_model
 from modelindex.models.Model import Model
 from modelindex.models.Result import Result
 
+from .checkpoint import load_checkpoint_checked
 from .config import find_config
 
 #: The task name under which ``mmpretrain.inference_model`` picks
@@ -16,7 +17,8 @@ CLASSIFICATION_TASK = 'Image Classification'
 
 def get_classifier(config: str,
                    checkpoint: Optional[str] = None,
-                   device: Optional[str] = None) -> BaseModel:
+                   device: Optional[str] = None,
+                   strict: bool = True) -> BaseModel:
     """Build an image classifier from a config and load its checkpoint.
 
     A model that ``mmpretrain.get_model`` builds from a config file has no
@@ -33,12 +35,22 @@ def get_classifier(config: str,
             (untrained weights).
         device (str, optional): Device of the model, e.g. ``'cpu'``.
             Defaults to None (where the weights were built: the CPU).
+        strict (bool): Refuse a checkpoint whose keys or shapes do not
+            match the model (a checkpoint of another config). Defaults to
+            True; False loads the fitting weights with a WARNING.
 
     Returns:
         BaseModel: The classifier in eval mode.
     """
     config = find_config(config)
-    model = get_model(config, pretrained=checkpoint or False, device=device)
+    model = get_model(config, device=device)
+    if checkpoint:
+        loaded = load_checkpoint_checked(
+            model, checkpoint, strict=strict, map_location='cpu')
+        # As get_model(pretrained=...) does: the class names it trained on.
+        dataset_meta = loaded.get('meta', {}).get('dataset_meta')
+        if dataset_meta:
+            model._dataset_meta = dataset_meta
     loader = model._config.get('test_dataloader') or {}
     dataset = loader.get('dataset') or {}
     model._metainfo = Model(

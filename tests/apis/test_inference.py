@@ -94,3 +94,19 @@ def test_inference_model_runs_a_classifier_from_a_shike_config(
     assert result['pred_label'] == reference['pred_label']
     np.testing.assert_allclose(
         result['pred_scores'], reference['pred_scores'], atol=1e-6)
+
+
+def test_get_classifier_refuses_a_checkpoint_of_another_model(
+        checkpoint, tmp_path):
+    """The single-expert baseline's config cannot silently take the
+    3-expert checkpoint."""
+    from shike_mm.utils.checkpoint import CheckpointMismatchError
+    baseline = osp.join(
+        REPO_ROOT, 'configs/shike/shike_r32_digits-lt_single-expert-ce.py')
+    with pytest.raises(CheckpointMismatchError) as error:
+        get_classifier(baseline, checkpoint)
+    assert str(error.value).startswith(
+        f'Checkpoint {checkpoint} does not match the model: ')
+    assert 'unexpected (neck.expert_stages.1.' in str(error.value)
+    model = get_classifier(baseline, checkpoint, strict=False)
+    assert model.head.num_experts == 1

@@ -1,6 +1,7 @@
 """tools/model_converters/shike_official_to_mm.py on synthetic checkpoints
 in the layout of the official SHIKE code (spec 1.1-2)."""
 import copy
+import fractions
 import importlib.util
 import os.path as osp
 
@@ -231,3 +232,20 @@ def test_runs_from_a_checkout(tmp_path, run_tool):
     model = _shike_model(num_experts=3, num_blocks=3)
     load_checkpoint(model, str(dst), strict=True)
     assert model.head.current_stage == 2
+
+
+def test_untrusted_source_can_be_trusted_explicitly(tmp_path, run_tool):
+    """The refusal's advice works for this tool: --trust-checkpoint."""
+    src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
+    # An official run's checkpoint with a pickled object beside the weights.
+    torch.save({'state_dict': official_state_dict(num_blocks=3),
+                'best_acc': fractions.Fraction(5634, 100)}, src)
+    refused = run_tool(TOOL, src, dst, cwd=str(tmp_path), check=False)
+    assert refused.returncode != 0
+    assert 'UntrustedCheckpointError' in refused.stderr
+    assert '--trust-checkpoint of tools/train.py, tools/test.py and ' \
+        'tools/model_converters/shike_official_to_mm.py' in refused.stderr
+    assert not dst.exists()
+    run_tool(TOOL, src, dst, '--trust-checkpoint', cwd=str(tmp_path))
+    model = _shike_model(num_experts=3, num_blocks=3)
+    load_checkpoint(model, str(dst), strict=True)

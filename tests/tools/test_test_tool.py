@@ -2,6 +2,7 @@
 import pickle
 
 import pytest
+import torch
 
 SMOKE_CONFIG = 'configs/smoke/tiny-resnet_fake-images.py'
 
@@ -44,3 +45,49 @@ def test_dumps_metrics(smoke_checkpoint, tmp_path, tiny_image_folder,
     with open(out, 'rb') as f:
         metrics = pickle.load(f)
     assert 0.0 <= metrics['accuracy/top1'] <= 100.0
+
+
+@pytest.fixture(scope='module')
+def mismatched_checkpoint(smoke_checkpoint, tmp_path_factory):
+    """The smoke checkpoint with a key dropped, one added and one
+    reshaped: a checkpoint of another model."""
+    checkpoint = torch.load(smoke_checkpoint, weights_only=False)
+    state = checkpoint['state_dict']
+    del state['head.fc.bias']
+    state['head.extra.weight'] = torch.zeros(2)
+    state['head.fc.weight'] = torch.zeros(7, state['head.fc.weight'].shape[1])
+    path = tmp_path_factory.mktemp('mismatch') / 'other_model.pth'
+    torch.save(checkpoint, path)
+    return path
+
+
+def test_a_checkpoint_of_another_model_is_refused(mismatched_checkpoint,
+                                                  tmp_path,
+                                                  tiny_image_folder,
+                                                  run_tool):
+    proc = run_tool(
+        'test.py',
+        SMOKE_CONFIG,
+        mismatched_checkpoint,
+        '--work-dir',
+        tmp_path,
+        *_data_options(tiny_image_folder),
+        check=False)
+    assert proc.returncode != 0
+    assert (f'CheckpointMismatchError: Checkpoint {mismatched_checkpoint} '
+            'does not match the model: 1 missing (head.fc.bias); 1 '
+            'unexpected (head.extra.weight); 1 shape mismatch '
+            '(head.fc.weight: checkpoint (7, 64) vs model (4, 64))'
+            ) in proc.stderr
+    assert 'accuracy/top1' not in proc.stdout + proc.stderr
+
+
+def test_non_strict_loads_it_with_a_warning(mismatched_checkpoint, tmp_path,
+                                            tiny_image_folder, run_tool):
+    proc = run_tool('test.py', SMOKE_CONFIG, mismatched_checkpoint,
+                    '--work-dir', tmp_path, '--non-strict',
+                    *_data_options(tiny_image_folder))
+    log = proc.stdout + proc.stderr
+    assert (f'WARNING - Checkpoint {mismatched_checkpoint} does not match '
+            'the model: 1 missing (head.fc.bias)') in log
+    assert 'accuracy/top1' in log

@@ -90,8 +90,11 @@ def test_explicit_trust_opts_in(tmp_path, monkeypatch):
 def test_corrupt_checkpoint_names_the_file(tmp_path, content):
     path = tmp_path / 'broken.pth'
     path.write_bytes(content)
-    with pytest.raises(CorruptCheckpointError, match='broken.pth'):
+    with pytest.raises(CorruptCheckpointError, match='broken.pth') as error:
         load_local_checkpoint(str(path))
+    # Never relay torch's advice to unpickle fully, not even as the cause.
+    assert 'weights_only' not in str(error.value)
+    assert 'weights_only' not in str(error.value.__cause__)
 
 
 def test_truncated_checkpoint_names_the_file(tmp_path):

@@ -1,0 +1,61 @@
+"""Check that a loaded checkpoint fits the model before its weights are
+copied."""
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmpretrain.registry import HOOKS
+
+from shike_mm.utils.checkpoint import (CheckpointMismatchError,
+                                       checkpoint_mismatch,
+                                       describe_checkpoint_mismatch)
+
+
+@HOOKS.register_module()
+class CheckpointMatchHook(Hook):
+    """Stop, or warn loudly, when a checkpoint does not fit the model.
+
+    MMEngine loads ``load_from`` and resumed checkpoints non-strictly: a
+    checkpoint of another model (other experts, another head) loads with a
+    log line, and its missing weights keep their random initialisation.
+    This hook compares the checkpoint's ``state_dict`` with the model's
+    (missing keys, unexpected keys, shape mismatches) right after it is
+    read:
+
+    - a resumed checkpoint that does not fit always stops the run;
+    - with ``strict=True`` (``tools/test.py`` sets it unless
+      ``--non-strict``) any other checkpoint that does not fit stops it;
+    - otherwise (``load_from`` in training, for fine-tuning) a WARNING
+      names the checkpoint and the first keys of each kind.
+
+    Args:
+        strict (bool): Treat a mismatch of a non-resumed checkpoint as an
+            error. Defaults to False.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, strict: bool = False) -> None:
+        self.strict = strict
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        name = runner.cfg.get('load_from') or \
+            f'(the latest checkpoint in {runner.work_dir})'
+        problem = describe_checkpoint_mismatch(
+            name,
+            checkpoint_mismatch(model, checkpoint.get('state_dict',
+                                                      checkpoint)))
+        if problem is None:
+            return
+        if runner.cfg.get('resume'):
+            raise CheckpointMismatchError(
+                f'{problem}. A run can only resume with the model it was '
+                'trained with: use the config of that run')
+        if self.strict:
+            raise CheckpointMismatchError(
+                f'{problem}. Use the config it was trained with, or load it '
+                'anyway with --non-strict (tools/test.py) or '
+                'default_hooks.checkpoint_match.strict=False')
+        runner.logger.warning(
+            f'{problem}; the fitting weights are loaded, the others keep '
+            'their initialisation')
