@@ -9,8 +9,10 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
-    # shike_mm: a checkpoint of another model never loads silently, and a
-    # diverged run stops.
+    # shike_mm: the training class counts reach the head, the metrics and
+    # the checkpoints by one road; contradictions and divergence are loud.
+    class_counts=dict(type='ClassCountsHook'),
+    channel_order=dict(type='ChannelOrderCheckHook'),
     checkpoint_match=dict(type='CheckpointMatchHook', strict=False),
     nonfinite_loss=dict(type='NonFiniteLossHook', action='error'),
 )

@@ -1,5 +1,5 @@
 from .cifar_lt import CIFAR10LT, CIFAR100LT, long_tail_counts
-from .class_counts import (TRAIN_CLASS_COUNTS, dataset_labels,
+from .class_counts import (dataset_labels, describe_dataset,
                            get_train_class_counts)
 from .digits_lt import DigitsLT
 from .lt_benchmarks import INaturalist2018, ImageNetLT, PlacesLT
@@ -8,8 +8,8 @@ from .split_file import SplitFileError, read_split_file
 from .split_file_dataset import SplitFileDataset
 
 __all__ = [
-    'CIFAR10LT', 'CIFAR100LT', 'long_tail_counts', 'TRAIN_CLASS_COUNTS',
-    'dataset_labels', 'get_train_class_counts', 'DigitsLT', 'INaturalist2018',
-    'ImageNetLT', 'PlacesLT', 'SplitFileError', 'read_split_file',
-    'SplitFileDataset', 'ClassAwareSampler'
+    'CIFAR10LT', 'CIFAR100LT', 'long_tail_counts', 'dataset_labels',
+    'describe_dataset', 'get_train_class_counts', 'DigitsLT',
+    'INaturalist2018', 'ImageNetLT', 'PlacesLT', 'SplitFileError',
+    'read_split_file', 'SplitFileDataset', 'ClassAwareSampler'
 ]

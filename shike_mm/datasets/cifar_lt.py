@@ -1,18 +1,20 @@
 """Long-tailed CIFAR-10/100 built from MMPretrain's CIFAR datasets."""
 import hashlib
-import pickle
 from numbers import Real
 from typing import List, Sequence
 
 import numpy as np
-from mmengine.fileio import get, join_path
+from mmengine.fileio import join_path
 from mmengine.logging import print_log
 from mmpretrain.datasets import CIFAR10, CIFAR100
 from mmpretrain.registry import DATASETS
 
-from .class_counts import TRAIN_CLASS_COUNTS
 
 SUBSET_RULES = ('first', 'shuffle')
+CHANNEL_ORDERS = ('bgr', 'rgb')
+#: Metainfo key naming the channel order of the ``img`` arrays a dataset
+#: serves (datasets read by ``LoadImageFromFile`` are BGR without it).
+CHANNEL_ORDER = 'channel_order'
 
 
 def long_tail_counts(n_max: int, num_classes: int,
@@ -45,10 +47,14 @@ def subset_fingerprint(indices: Sequence[int]) -> str:
 class LongTailCIFARMixin:
     """Turns a balanced CIFAR dataset into its long-tailed version.
 
-    The training split keeps :func:`long_tail_counts` images per class; the
-    test split stays balanced. Both splits report the long-tailed training
-    counts through :meth:`get_train_class_counts` and
-    ``metainfo['train_class_counts']``.
+    The training split keeps :func:`long_tail_counts` images per class (a
+    profile that leaves a class without images is refused); the test split
+    stays balanced.
+
+    Images are served in ``channel_order`` (BGR by default, the order
+    ``LoadImageFromFile`` gives and mmcv's colour transforms assume; pair it
+    with ``to_rgb=True`` in the data preprocessor), recorded as
+    ``metainfo['channel_order']``.
     """
 
     def __init__(self,
@@ -57,6 +63,7 @@ class LongTailCIFARMixin:
                  imb_factor: float = 100,
                  subset_rule: str = 'first',
                  subset_seed: int = 0,
+                 channel_order: str = 'bgr',
                  **kwargs):
         name = type(self).__name__
         if (isinstance(imb_factor, bool) or not isinstance(imb_factor, Real)
@@ -66,7 +73,11 @@ class LongTailCIFARMixin:
         if subset_rule not in SUBSET_RULES:
             raise ValueError(f'{name}: subset_rule must be one of '
                              f'{SUBSET_RULES}, got {subset_rule!r}')
+        if channel_order not in CHANNEL_ORDERS:
+            raise ValueError(f'{name}: channel_order must be one of '
+                             f'{CHANNEL_ORDERS}, got {channel_order!r}')
         self.imb_factor = imb_factor
+        self.channel_order = channel_order
         self.subset_rule = subset_rule
         self.subset_seed = subset_seed
         self.subset_fingerprint = None
@@ -83,11 +94,7 @@ class LongTailCIFARMixin:
         data_list = super().load_data_list()
         if self.split == 'train':
             train_labels = np.array([d['gt_label'] for d in data_list])
-        else:
-            train_labels = self._read_train_labels()
-        counts = self._long_tail_counts(train_labels)
-        self._metainfo[TRAIN_CLASS_COUNTS] = counts
-        if self.split == 'train':
+            counts = self._long_tail_counts(train_labels)
             chosen = self._choose_subset(train_labels, counts)
             self.subset_fingerprint = subset_fingerprint(chosen)
             data_list = [data_list[i] for i in chosen]
@@ -99,27 +106,15 @@ class LongTailCIFARMixin:
                 f'training images, subset fingerprint '
                 f'{self.subset_fingerprint}, per-class counts {counts}',
                 logger='current')
+        self._metainfo[CHANNEL_ORDER] = self.channel_order
+        if self.channel_order == 'bgr':
+            # MMPretrain's CIFAR arrays are RGB.
+            for info in data_list:
+                info['img'] = np.ascontiguousarray(info['img'][..., ::-1])
         return data_list
-
-    def get_train_class_counts(self) -> List[int]:
-        """Per-class counts of the long-tailed training split.
-
-        Returns:
-            list[int]: One count per class, head first.
-        """
-        self.full_init()
-        return list(self._metainfo[TRAIN_CLASS_COUNTS])
 
     def _train_file(self, file_name: str) -> str:
         return join_path(self.data_prefix['root'], self.base_folder, file_name)
-
-    def _read_train_labels(self) -> np.ndarray:
-        labels = []
-        for file_name, _ in self.train_list:
-            entry = pickle.loads(
-                get(self._train_file(file_name)), encoding='latin1')
-            labels.extend(entry.get('labels', entry.get('fine_labels')))
-        return np.array(labels)
 
     def _long_tail_counts(self, train_labels: np.ndarray) -> List[int]:
         """Check the full training split and apply the exponential profile
@@ -138,8 +133,17 @@ class LongTailCIFARMixin:
                 f'{np.count_nonzero(full_counts)} classes, expected '
                 f'{num_classes}')
         # Real CIFAR is balanced; the smallest class bounds the head.
-        return long_tail_counts(
+        counts = long_tail_counts(
             int(full_counts.min()), num_classes, self.imb_factor)
+        if min(counts) == 0:
+            empty = counts.index(0)
+            raise ValueError(
+                f'{type(self).__name__}: imb_factor={self.imb_factor} on '
+                f'{int(full_counts.min())} images per class ({files}) '
+                f'leaves classes {empty}..{num_classes - 1} without a '
+                'training image; lower imb_factor or use more images per '
+                'class')
+        return counts
 
     def _choose_subset(self, train_labels: np.ndarray,
                        counts: List[int]) -> np.ndarray:
@@ -175,6 +179,10 @@ class CIFAR10LT(LongTailCIFARMixin, CIFAR10):
             ``subset_seed`` (LDAM-DRW / RIDE's rule). Defaults to
             ``'first'``.
         subset_seed (int): Seed of the ``'shuffle'`` rule. Defaults to 0.
+        channel_order (str): ``'bgr'`` (MMPretrain's convention for images
+            in the pipeline; use ``to_rgb=True`` in the data preprocessor)
+            or ``'rgb'`` (the order of the CIFAR files and of
+            :class:`mmpretrain.datasets.CIFAR10`). Defaults to ``'bgr'``.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.CIFAR10`
             (``download``, ``pipeline``, ``test_mode``, ...).
     """
@@ -200,6 +208,10 @@ class CIFAR100LT(LongTailCIFARMixin, CIFAR100):
             ``subset_seed`` (LDAM-DRW / RIDE's rule). Defaults to
             ``'first'``.
         subset_seed (int): Seed of the ``'shuffle'`` rule. Defaults to 0.
+        channel_order (str): ``'bgr'`` (MMPretrain's convention for images
+            in the pipeline; use ``to_rgb=True`` in the data preprocessor)
+            or ``'rgb'`` (the order of the CIFAR files and of
+            :class:`mmpretrain.datasets.CIFAR100`). Defaults to ``'bgr'``.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.CIFAR100`
             (``download``, ``pipeline``, ``test_mode``, ...).
     """

@@ -10,7 +10,6 @@ from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
 from .cifar_lt import long_tail_counts, subset_fingerprint
-from .class_counts import TRAIN_CLASS_COUNTS
 
 SPLITS = ('train', 'test')
 #: Side of the square images the dataset serves.
@@ -75,14 +74,14 @@ class DigitsLT(BaseDataset):
     0) down to 6 (digit 9). Images are served in memory as ``img`` arrays,
     like MMPretrain's CIFAR: 32x32x3 uint8 (the 0..16 values rescaled to
     0..255, resized bilinearly and repeated on three channels), so the
-    pipeline needs no ``LoadImageFromFile``. Both splits report the
-    training counts through :meth:`get_train_class_counts` and
-    ``metainfo['train_class_counts']``.
+    pipeline needs no ``LoadImageFromFile``. The three channels are the
+    same grey image, so their order does not matter.
 
     Args:
         split (str): ``'train'`` or ``'test'``. Defaults to ``'train'``.
-        imb_factor (float): Head / tail ratio of the training split, at
-            least 1. Defaults to 20.
+        imb_factor (float): Head / tail ratio of the training split, from 1
+            to the smallest pool (124 with the defaults), so that every
+            digit keeps a training image. Defaults to 20.
         test_per_class (int): Held-out test images per class, from 1 to
             173 (the smallest class has 174 images). Defaults to 50.
         split_seed (int): Seed of the class shuffles that choose the test
@@ -127,13 +126,10 @@ class DigitsLT(BaseDataset):
         """Split the digits and keep the requested split's images."""
         images, labels = load_sklearn_digits()
         test_indices, pool = self._split_classes(labels)
-        counts = long_tail_counts(
-            min(len(members) for members in pool), self.num_classes,
-            self.imb_factor)
-        self._metainfo[TRAIN_CLASS_COUNTS] = counts
         if self.split == 'test':
             chosen = test_indices
         else:
+            counts = self._long_tail_counts(pool)
             chosen = np.sort(
                 np.concatenate(
                     [members[:count] for members, count in zip(pool, counts)]))
@@ -150,14 +146,20 @@ class DigitsLT(BaseDataset):
             for i in chosen
         ]
 
-    def get_train_class_counts(self) -> List[int]:
-        """Per-class counts of the long-tailed training split.
-
-        Returns:
-            list[int]: One count per digit, 0 (the head) first.
-        """
-        self.full_init()
-        return list(self._metainfo[TRAIN_CLASS_COUNTS])
+    def _long_tail_counts(self, pool: List[np.ndarray]) -> List[int]:
+        """The exponential profile on the smallest training pool; a class
+        left without images is refused."""
+        n_max = min(len(members) for members in pool)
+        counts = long_tail_counts(n_max, self.num_classes, self.imb_factor)
+        if min(counts) == 0:
+            first, last = counts.index(0), self.num_classes - 1
+            digits = f'digit {last}' if first == last \
+                else f'digits {first}..{last}'
+            raise ValueError(
+                f'DigitsLT: imb_factor={self.imb_factor} on {n_max} training '
+                f'images per digit leaves {digits} without a training image; '
+                f'use imb_factor <= {n_max}')
+        return counts
 
     def _split_classes(
             self, labels: np.ndarray) -> Tuple[np.ndarray, List[np.ndarray]]:

@@ -22,7 +22,7 @@ class ImageNetLT(SplitFileDataset):
         data_root (str): ImageNet root holding the split files and images.
         num_classes (int): Number of classes. Defaults to 1000.
         **kwargs: Other arguments of :class:`SplitFileDataset`
-            (``data_prefix``, ``train_ann_file``, ``check_files``,
+            (``data_prefix``, ``check_files``,
             ``pipeline``, ...).
     """
     NUM_CLASSES = 1000
@@ -48,7 +48,7 @@ class PlacesLT(SplitFileDataset):
         data_root (str): Root holding the split files and images.
         num_classes (int): Number of classes. Defaults to 365.
         **kwargs: Other arguments of :class:`SplitFileDataset`
-            (``data_prefix``, ``train_ann_file``, ``check_files``,
+            (``data_prefix``, ``check_files``,
             ``pipeline``, ...).
     """
     NUM_CLASSES = 365
@@ -70,7 +70,7 @@ class INaturalist2018(SplitFileDataset):
         data_root (str): Root holding the split files and images.
         num_classes (int): Number of classes. Defaults to 8142.
         **kwargs: Other arguments of :class:`SplitFileDataset`
-            (``data_prefix``, ``train_ann_file``, ``check_files``,
+            (``data_prefix``, ``check_files``,
             ``pipeline``, ...).
     """
     NUM_CLASSES = 8142

@@ -1,8 +1,15 @@
 """Reading ``relative/path label`` split files with line-accurate errors."""
 from typing import List, NamedTuple, Optional
 
+import logging
+import sys
+from collections import defaultdict
+
 import numpy as np
 from mmengine.fileio import get_text
+from mmengine.logging import print_log
+
+from .class_counts import empty_classes_message
 
 
 class SplitFileError(ValueError):
@@ -36,7 +43,8 @@ def read_split_file(path: str, num_classes: int) -> List[SplitEntry]:
 
     Blank lines are skipped. A leading ``/`` in a path is dropped, so
     Places365-style ``/a/airfield/00000001.jpg`` entries stay relative to the
-    image root.
+    image root. A path listed more than once is kept as often as it is
+    listed, with a WARNING that gives the count.
 
     Args:
         path (str): The split file (any MMEngine file backend).
@@ -72,48 +80,47 @@ def read_split_file(path: str, num_classes: int) -> List[SplitEntry]:
     if not entries:
         raise SplitFileError(path, 'the split is empty (no "path label" '
                              'lines)')
+    _warn_duplicates(path, entries)
     return entries
 
 
-def count_training_labels(path: str, labels: np.ndarray,
-                          num_classes: int) -> List[int]:
-    """Per-class image counts of a training split, which must cover every
-    class.
-
-    Args:
-        path (str): The training split file, named in errors.
-        labels (np.ndarray): Its labels.
-        num_classes (int): Number of classes.
-
-    Returns:
-        list[int]: ``num_classes`` counts.
-
-    Raises:
-        SplitFileError: If a class has no training image.
-    """
-    counts = np.bincount(labels, minlength=num_classes)
-    empty = np.flatnonzero(counts == 0)
-    if len(empty):
-        shown = ', '.join(str(c) for c in empty[:10])
-        if len(empty) > 10:
-            shown += f' and {len(empty) - 10} more'
-        subject = f'class {shown} has' if len(empty) == 1 \
-            else f'classes {shown} have'
-        raise SplitFileError(
-            path, f'{subject} zero training images; every class in '
-            f'[0, {num_classes}) needs at least one')
-    return counts.tolist()
+def _warn_duplicates(path: str, entries: List[SplitEntry]) -> None:
+    lines_of = defaultdict(list)
+    for entry in entries:
+        lines_of[entry.rel_path].append(entry.line_no)
+    repeated = {p: lines for p, lines in lines_of.items() if len(lines) > 1}
+    if not repeated:
+        return
+    extra = sum(len(lines) - 1 for lines in repeated.values())
+    first, lines = next(iter(repeated.items()))
+    print_log(
+        f'{path}: {extra} duplicated entries ({len(repeated)} paths listed '
+        f'more than once, e.g. {first!r} on lines '
+        f'{", ".join(map(str, lines))}); each is used as often as it is '
+        'listed',
+        logger='current',
+        level=logging.WARNING)
 
 
-def read_training_counts(path: str, num_classes: int) -> List[int]:
+def read_training_counts(path: str,
+                         num_classes: Optional[int] = None) -> List[int]:
     """Per-class image counts read from a training split file.
 
     Args:
         path (str): The training split file.
-        num_classes (int): Number of classes.
+        num_classes (int, optional): Number of classes. Defaults to None
+            (up to the largest label in the file).
 
     Returns:
-        list[int]: ``num_classes`` counts, all positive.
+        list[int]: One positive count per class.
+
+    Raises:
+        SplitFileError: If a class has no training image.
     """
-    labels = np.array([e.label for e in read_split_file(path, num_classes)])
-    return count_training_labels(path, labels, num_classes)
+    entries = read_split_file(path, num_classes or sys.maxsize)
+    labels = np.array([e.label for e in entries])
+    counts = np.bincount(labels, minlength=num_classes or 0)
+    problem = empty_classes_message(counts)
+    if problem:
+        raise SplitFileError(path, problem)
+    return counts.tolist()

@@ -27,11 +27,38 @@ def _interleaved_labels(num_classes: int, per_class: int,
     return labels
 
 
+def smooth_images(num_images: int, size: int,
+                  rng: np.random.Generator) -> np.ndarray:
+    """Natural-looking ``[N, size, size, 3]`` uint8 RGB images: a colour
+    gradient plus a few low-frequency waves per channel, so that
+    resampling and interpolation change them little (unlike noise)."""
+    coords = np.linspace(0.0, 1.0, size)
+    y, x = np.meshgrid(coords, coords, indexing='ij')
+    images = np.empty((num_images, size, size, 3), dtype=np.float64)
+    for n in range(num_images):
+        for c in range(3):
+            base = rng.uniform(40, 215) + rng.uniform(-60, 60) * (
+                x - 0.5) + rng.uniform(-60, 60) * (y - 0.5)
+            for _ in range(2):
+                fx, fy = rng.uniform(0.5, 2.0, size=2)
+                phase = rng.uniform(0, 2 * np.pi)
+                base = base + rng.uniform(10, 35) * np.sin(
+                    2 * np.pi * (fx * x + fy * y) + phase)
+            images[n, :, :, c] = base
+    return np.clip(np.rint(images), 0, 255).astype(np.uint8)
+
+
 def _split_pickles(labels: np.ndarray, label_key: str, num_files: int,
-                   rng: np.random.Generator, batch_name: str) -> List[dict]:
-    pixels = rng.integers(
-        0, 256, size=(len(labels), 3 * CIFAR_SIZE * CIFAR_SIZE),
-        dtype=np.uint8)
+                   rng: np.random.Generator, batch_name: str,
+                   smooth: bool) -> List[dict]:
+    if smooth:
+        # The CIFAR layout: each row is the image's R, G, B planes.
+        pixels = smooth_images(len(labels), CIFAR_SIZE, rng).transpose(
+            0, 3, 1, 2).reshape(len(labels), -1)
+    else:
+        pixels = rng.integers(
+            0, 256, size=(len(labels), 3 * CIFAR_SIZE * CIFAR_SIZE),
+            dtype=np.uint8)
     entries = []
     for part, index in enumerate(np.array_split(np.arange(len(labels)),
                                                 num_files)):
@@ -48,10 +75,11 @@ def write_fake_cifar(root: str,
                      kind: str = 'cifar100',
                      train_per_class: int = 500,
                      test_per_class: int = 100,
-                     seed: int = 0) -> str:
+                     seed: int = 0,
+                     smooth: bool = False) -> str:
     """Write a fake ``cifar-100-python`` or ``cifar-10-batches-py`` folder.
 
-    The pickles carry the real keys and label layout (random uint8 pixels,
+    The pickles carry the real keys and label layout (uint8 RGB pixels,
     shuffled class order), so MMPretrain's CIFAR datasets read them as the
     real files. Their md5 sums differ from the real ones: wrap loading in
     :func:`bypass_cifar_md5`.
@@ -63,6 +91,9 @@ def write_fake_cifar(root: str,
             CIFAR-100, 5000 real CIFAR-10).
         test_per_class (int): Test images per class.
         seed (int): Seed for pixels and file order.
+        smooth (bool): Smooth, natural-looking images (see
+            :func:`smooth_images`) instead of uniform noise. Defaults to
+            False.
 
     Returns:
         str: ``root``, to be used as the dataset's ``data_root``.
@@ -78,10 +109,10 @@ def write_fake_cifar(root: str,
 
     train = _split_pickles(
         _interleaved_labels(num_classes, train_per_class, rng), label_key,
-        len(train_files), rng, 'training batch')
+        len(train_files), rng, 'training batch', smooth)
     test = _split_pickles(
         _interleaved_labels(num_classes, test_per_class, rng), label_key, 1,
-        rng, 'testing batch')
+        rng, 'testing batch', smooth)
     for name, entry in zip(train_files + [test_file], train + test):
         if kind == 'cifar100':
             entry['coarse_labels'] = [c // 5 for c in entry[label_key]]
@@ -159,4 +190,3 @@ def write_image_folder(root: str,
             f.write('\n'.join(lines) + '\n')
         written[split_name] = path
     return written
-

@@ -27,8 +27,11 @@ from mmpretrain.apis import get_model
 from mmpretrain.registry import METRICS
 from mmpretrain.utils import load_json_log
 
+from shike_mm.datasets.class_counts import (COUNTS_META_KEY,
+                                            trained_class_counts)
 from shike_mm.evaluation.metrics.long_tail_metric import (
     SHOT_GROUPS, group_accuracy, per_class_accuracy)
+from shike_mm.utils.checkpoint import load_checkpoint_checked
 
 GROUP_TITLES = {'many': 'Many', 'medium': 'Medium', 'few': 'Few'}
 GROUP_COLORS = {'many': '#4c72b0', 'medium': '#dd8452', 'few': '#c44e52'}
@@ -94,8 +97,10 @@ def evaluate_checkpoint(
 
     Args:
         config (str): Config file.
-        checkpoint (str): Checkpoint file, loaded through MMEngine (so with
-            shike_mm's safe loader for local files).
+        checkpoint (str): Checkpoint file, loaded strictly through MMEngine
+            (so with shike_mm's safe loader for local files). The
+            Many/Medium/Few groups use the training counts stored in it, or
+            else those of the config's training dataset.
         per_class_out (str): JSON file receiving the per-class table.
         name (str, optional): Label of the model. Defaults to the config's
             file name without extension.
@@ -114,7 +119,11 @@ def evaluate_checkpoint(
     metric_cfg['per_class_out'] = per_class_out
     metric = METRICS.build(metric_cfg)
 
-    model = get_model(cfg, pretrained=checkpoint, device=device)
+    model = get_model(cfg, device=device)
+    loaded = load_checkpoint_checked(model, checkpoint, strict=True)
+    metric.set_train_class_counts(*trained_class_counts(
+        loaded.get('meta', {}).get(COUNTS_META_KEY),
+        cfg.get('train_dataloader', {}).get('dataset')))
     dataloader = Runner.build_dataloader(cfg.test_dataloader)
     metric.dataset_meta = dataloader.dataset.metainfo
 

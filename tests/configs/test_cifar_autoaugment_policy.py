@@ -48,7 +48,7 @@ def expected_transform(prob, op, index):
     translate = np.linspace(0, 150 / 331, 10)[index]
     factor = np.linspace(0.0, 0.9, 10)[index]
     signed = dict(random_negative_prob=0.5)
-    fill = dict(pad_val=128)
+    fill = dict(pad_val=(128, 128, 128))
     table = {
         'invert': dict(type='Invert'),
         'autocontrast': dict(type='AutoContrast'),

@@ -37,24 +37,24 @@ def _build(root, **kwargs):
 
 
 def _images(dataset):
-    """The dataset's images as rows of the CIFAR file layout (CHW
-    flattened)."""
-    return np.stack([
-        dataset.get_data_info(i)['img'].transpose(2, 0, 1).ravel()
-        for i in range(len(dataset))
-    ])
+    """The dataset's images as rows of the CIFAR file layout (RGB planes,
+    flattened), whichever channel order it serves."""
+    images = np.stack(
+        [dataset.get_data_info(i)['img'] for i in range(len(dataset))])
+    if dataset.metainfo['channel_order'] == 'bgr':
+        images = images[..., ::-1]
+    return images.transpose(0, 3, 1, 2).reshape(len(dataset), -1)
 
 
 def test_if100_counts_and_shot_groups(cifar100_root, no_cifar_md5):
     dataset = _build(cifar100_root, imb_factor=100)
 
-    counts = dataset.get_train_class_counts()
+    counts = get_train_class_counts(dataset)
     assert len(dataset) == 10847 == sum(counts)
     assert counts[0] == 500 and counts[99] == 5
     assert np.all(np.diff(counts) <= 0)
     assert np.bincount(dataset.get_gt_labels()).tolist() == counts
-    assert dataset.metainfo['train_class_counts'] == counts
-    assert get_train_class_counts(dataset) == counts
+    assert counts == long_tail_counts(500, 100, 100)
     groups = shot_groups(counts)
     assert [int(groups[g].sum()) for g in ('many', 'medium', 'few')] == \
         [35, 35, 30]
@@ -66,7 +66,7 @@ def test_if100_counts_and_shot_groups(cifar100_root, no_cifar_md5):
 def test_other_imbalance_factors(cifar100_root, no_cifar_md5, imb_factor,
                                  total, tail):
     dataset = _build(cifar100_root, imb_factor=imb_factor)
-    counts = dataset.get_train_class_counts()
+    counts = get_train_class_counts(dataset)
     assert len(dataset) == total == sum(counts)
     assert counts[0] == 500 and counts[-1] == tail
 
@@ -102,8 +102,8 @@ def test_shuffle_rule_is_the_seeded_ldam_subset(cifar100_root, no_cifar_md5):
     expected = np.sort(np.concatenate(expected))
 
     np.testing.assert_array_equal(_images(shuffled), pixels[expected])
-    assert shuffled.get_train_class_counts() == \
-        first.get_train_class_counts()
+    assert get_train_class_counts(shuffled) == \
+        get_train_class_counts(first)
     assert shuffled.subset_fingerprint == again.subset_fingerprint
     assert len({
         first.subset_fingerprint, shuffled.subset_fingerprint,
@@ -116,24 +116,33 @@ def test_counts_and_fingerprint_are_logged(cifar100_root, no_cifar_md5):
         dataset = _build(cifar100_root, imb_factor=100)
     log = ' '.join(str(call.args[0]) for call in print_log.call_args_list)
     assert dataset.subset_fingerprint in log
-    assert str(dataset.get_train_class_counts()) in log
+    assert str(get_train_class_counts(dataset)) in log
     assert len(dataset.subset_fingerprint) == 12
 
 
-def test_test_split_stays_balanced_and_knows_train_counts(
-        cifar100_root, no_cifar_md5):
+def test_test_split_stays_balanced(cifar100_root, no_cifar_md5):
     dataset = _build(cifar100_root, split='test', imb_factor=50)
     assert len(dataset) == 10000
     assert np.bincount(dataset.get_gt_labels()).tolist() == [100] * 100
-    assert dataset.metainfo['train_class_counts'] == \
-        long_tail_counts(500, 100, 50)
+
+
+def test_profile_leaving_a_class_empty_is_refused(fake_cifar, no_cifar_md5):
+    # 3 images per class and IF100: int(3 * 0.01^(i/99)) is 0 from class 24.
+    root = fake_cifar('cifar100', 3, 1)
+    with pytest.raises(ValueError) as error:
+        _build(root, imb_factor=100)
+    message = str(error.value)
+    assert 'imb_factor=100 on 3 images per class' in message
+    assert 'leaves classes 24..99 without a training image' in message
+    # The balanced test split needs no profile.
+    assert len(_build(root, split='test', imb_factor=100)) == 100
 
 
 def test_cifar10_lt(fake_cifar, no_cifar_md5):
     root = fake_cifar('cifar10', 50, 5)
     dataset = _build(root, type='CIFAR10LT', imb_factor=10)
     expected = [int(50 * 0.1**(i / 9)) for i in range(10)]
-    assert dataset.get_train_class_counts() == expected
+    assert get_train_class_counts(dataset) == expected
     assert np.bincount(dataset.get_gt_labels()).tolist() == expected
     assert expected[0] == 50 and expected[-1] == 5
 
@@ -152,6 +161,28 @@ def test_loads_through_the_pipeline(cifar100_root, no_cifar_md5):
 def test_bad_imbalance_factor(cifar100_root, imb_factor):
     with pytest.raises(ValueError, match='imb_factor must be a number >= 1'):
         _build(cifar100_root, imb_factor=imb_factor)
+
+
+def test_serves_bgr_by_default_and_rgb_on_request(fake_cifar, no_cifar_md5):
+    root = fake_cifar('cifar10', 50, 5)
+    labels_first = dict(type='CIFAR10LT', imb_factor=10, split='test')
+    bgr = _build(root, **labels_first)
+    rgb = _build(root, channel_order='rgb', **labels_first)
+    plain = DATASETS.build(
+        dict(type='CIFAR10', data_root=root, split='test', download=False))
+    assert bgr.metainfo['channel_order'] == 'bgr'
+    assert rgb.metainfo['channel_order'] == 'rgb'
+    for i in (0, 7, 49):
+        file_rgb = plain.get_data_info(i)['img']
+        np.testing.assert_array_equal(rgb.get_data_info(i)['img'], file_rgb)
+        served = bgr.get_data_info(i)['img']
+        np.testing.assert_array_equal(served, file_rgb[..., ::-1])
+        assert served.flags['C_CONTIGUOUS']
+
+
+def test_bad_channel_order(cifar100_root):
+    with pytest.raises(ValueError, match="channel_order must be one of"):
+        _build(cifar100_root, channel_order='BGR')
 
 
 def test_bad_subset_rule(cifar100_root):

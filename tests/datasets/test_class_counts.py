@@ -32,21 +32,20 @@ def test_plain_mmpretrain_dataset_is_counted(tiny_image_folder):
     assert get_train_class_counts(dataset) == TINY_TRAIN_COUNTS
 
 
-def test_plain_dataset_counts_cover_all_classes(tiny_image_folder):
+def test_a_class_without_training_images_is_refused(tiny_image_folder):
     dataset = DATASETS.build(
         dict(
             type='CustomDataset',
             data_root=tiny_image_folder,
             ann_file='train.txt',
             classes=['a', 'b', 'c', 'd', 'unseen'],
-            indices=range(40)))  # drops the last class's 5 images
-    assert get_train_class_counts(dataset) == [24, 12, 4, 0, 0]
-
-
-def test_lt_dataset_answers_for_its_eval_split(tiny_image_folder):
-    val = DATASETS.build(
-        dict(_lt_train(tiny_image_folder), ann_file='val.txt'))
-    assert get_train_class_counts(val) == TINY_TRAIN_COUNTS
+            indices=range(40)))  # class 3 loses its 3 images
+    with pytest.raises(ValueError) as error:
+        get_train_class_counts(dataset)
+    assert str(error.value) == (
+        "CustomDataset (ann_file="
+        f"{dataset.ann_file!r}): 2 of 5 classes have no training image "
+        '(class 3, 4); every class needs at least one')
 
 
 @pytest.mark.parametrize('wrapper', [
@@ -75,7 +74,7 @@ def test_concat_sums_its_parts(tiny_image_folder):
                     data_root=tiny_image_folder,
                     ann_file='val.txt'),
             ],
-            ignore_keys=['classes', 'train_class_counts']))
+            ignore_keys=['classes']))
     assert get_train_class_counts(concat) == [24 + 4, 12 + 4, 6 + 4, 3 + 4]
 
 

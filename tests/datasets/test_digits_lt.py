@@ -34,23 +34,19 @@ def _image_keys(dataset):
 def test_default_training_split_follows_the_exponential_profile():
     dataset = _build()
 
-    counts = dataset.get_train_class_counts()
+    counts = get_train_class_counts(dataset)
     assert counts == DEFAULT_COUNTS
     assert counts == long_tail_counts(124, 10, 20)
     assert len(dataset) == sum(counts) == 417
     assert np.bincount(dataset.get_gt_labels()).tolist() == counts
-    assert dataset.metainfo['train_class_counts'] == counts
-    assert get_train_class_counts(dataset) == counts
     assert dataset.metainfo['classes'] == tuple('0123456789')
 
 
-def test_test_split_is_balanced_and_reports_the_training_counts():
+def test_test_split_is_balanced():
     dataset = _build(split='test')
 
     assert len(dataset) == 500
     assert np.bincount(dataset.get_gt_labels()).tolist() == [50] * 10
-    assert dataset.get_train_class_counts() == DEFAULT_COUNTS
-    assert dataset.metainfo['train_class_counts'] == DEFAULT_COUNTS
     # The thresholds of the digits configs give 3/3/4 classes.
     groups = shot_groups(DEFAULT_COUNTS, many_thr=50, few_thr=20)
     assert [int(groups[g].sum()) for g in ('many', 'medium', 'few')] == \
@@ -101,9 +97,9 @@ def test_pipeline_packs_a_3x32x32_tensor():
 def test_imbalance_factor_and_test_size_options():
     flat = _build(imb_factor=1, test_per_class=100)
     # The smallest digit has 174 images: 74 are left for training.
-    assert flat.get_train_class_counts() == [74] * 10
+    assert get_train_class_counts(flat) == [74] * 10
     steep = _build(imb_factor=100)
-    counts = steep.get_train_class_counts()
+    counts = get_train_class_counts(steep)
     assert counts[0] == 124 and counts[-1] == 1
     assert len(steep) == sum(counts)
 
@@ -126,6 +122,9 @@ def test_split_seed_changes_the_chosen_images_reproducibly():
     (dict(test_per_class=2.5), 'test_per_class must be a positive integer'),
     (dict(test_per_class=174), 'leaves no training image for digit 8'),
     (dict(split='val'), "split must be one of \\('train', 'test'\\)"),
+    (dict(imb_factor=125), r'imb_factor=125 on 124 training images per '
+     r'digit leaves digit 9 without a training image; use imb_factor '
+     r'<= 124'),
 ])
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -11,7 +11,7 @@ import shike_mm  # noqa: F401  (registers the datasets)
 from mmpretrain.datasets.categories import IMAGENET_CATEGORIES
 from mmpretrain.registry import DATASETS
 from mmpretrain.structures import DataSample
-from shike_mm.datasets import get_train_class_counts
+from shike_mm.datasets import SplitFileError, get_train_class_counts
 from shike_mm.testing import write_image_folder
 
 PIPELINE = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
@@ -69,41 +69,36 @@ def test_train_split_loads_images_through_the_pipeline(lt_format):
     assert item['data_samples'].img_path.startswith(root)
     assert dataset.metainfo['classes'] == ('class_0', 'class_1', 'class_2',
                                            'class_3')
-    assert dataset.get_train_class_counts() == TRAIN_COUNTS
-    assert dataset.metainfo['train_class_counts'] == TRAIN_COUNTS
     assert get_train_class_counts(dataset) == TRAIN_COUNTS
 
 
-def test_eval_splits_read_counts_of_the_train_split_beside_them(lt_format):
-    dataset_type, root, train_split, eval_splits = lt_format
+def test_eval_splits_load_balanced(lt_format):
+    dataset_type, root, _, eval_splits = lt_format
     for split in eval_splits:
         dataset = _build(dataset_type, root, split, test_mode=True)
         assert len(dataset) == 2 * len(TRAIN_COUNTS)
         assert np.bincount(dataset.get_gt_labels()).tolist() == [2] * 4
-        assert dataset.train_ann_file == osp.join(root, train_split)
-        assert dataset.get_train_class_counts() == TRAIN_COUNTS
-        assert dataset.metainfo['train_class_counts'] == TRAIN_COUNTS
 
 
-def test_explicit_train_ann_file(lt_format):
-    dataset_type, root, _, eval_splits = lt_format
-    # Counting the evaluation split itself as "training" data.
-    dataset = _build(
-        dataset_type, root, eval_splits[0], train_ann_file=eval_splits[0])
-    assert dataset.get_train_class_counts() == [2] * 4
-
-
-def test_split_without_a_known_train_split(tmp_path):
-    write_image_folder(str(tmp_path), {'holdout.txt': [1, 1]}, image_size=8)
+def test_an_image_the_pipeline_fails_on_names_the_file_and_line(tmp_path):
+    root = str(tmp_path)
+    written = write_image_folder(root, {'train.txt': [2, 2]}, image_size=8)
+    lines = open(written['train.txt']).read().splitlines()
+    empty_image = osp.join(root, lines[2].split()[0])
+    open(empty_image, 'wb').close()  # a zero-byte file
     dataset = DATASETS.build(
         dict(
             type='SplitFileDataset',
-            data_root=str(tmp_path),
-            ann_file='holdout.txt',
-            num_classes=2))
-    assert 'train_class_counts' not in dataset.metainfo
-    with pytest.raises(ValueError, match='no training split is known'):
-        dataset.get_train_class_counts()
+            data_root=root,
+            ann_file='train.txt',
+            num_classes=2,
+            pipeline=PIPELINE))
+    assert tuple(dataset[0]['inputs'].shape) == (3, 8, 8)
+    with pytest.raises(SplitFileError) as error:
+        dataset[2]
+    message = str(error.value)
+    assert message.startswith(f'{written["train.txt"]}, line 3: image ')
+    assert empty_image in message
 
 
 def test_generic_split_names_and_data_prefix(tmp_path):
@@ -126,7 +121,7 @@ def test_generic_split_names_and_data_prefix(tmp_path):
             ann_file='val.txt',
             num_classes=2,
             pipeline=PIPELINE))
-    assert dataset.get_train_class_counts() == [3, 1]
+    assert dataset.get_gt_labels().tolist() == [0, 1]
     assert tuple(dataset[0]['inputs'].shape) == (3, 16, 16)
 
 

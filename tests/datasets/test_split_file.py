@@ -1,13 +1,17 @@
 """Bad split files raise SplitFileError naming the file and line."""
+import logging
 import os
 import os.path as osp
+from unittest import mock
 
 import pytest
 from mmengine.registry import init_default_scope
 
 import shike_mm  # noqa: F401  (registers the datasets)
 from mmpretrain.registry import DATASETS
-from shike_mm.datasets import SplitFileError, read_split_file
+from shike_mm.datasets import (SplitFileError, get_train_class_counts,
+                               read_split_file)
+from shike_mm.datasets.split_file import read_training_counts
 from shike_mm.testing import write_image_folder
 
 
@@ -108,27 +112,45 @@ def test_class_without_training_images(image_root):
     train_file = osp.join(image_root, 'ImageNet_LT_train.txt')
     _write_lines(train_file,
                  [line for line in _lines(train_file) if line[-1] != '1'])
+    # A split may lack a class; as the training set it is refused.
+    train = _build(image_root)
+    with pytest.raises(ValueError) as error:
+        get_train_class_counts(train)
+    assert str(error.value) == (
+        f"ImageNetLT (ann_file={train_file!r}): 1 of 3 classes have no "
+        'training image (class 1); every class needs at least one')
 
-    error = _error(image_root)
-    assert str(error).startswith(f'{train_file}: class 1 has zero training '
-                                 'images')
-    # A val split whose training split has the hole names the train file.
-    error = _error(image_root, ann_file='ImageNet_LT_val.txt')
-    assert str(error).startswith(f'{train_file}: class 1 has zero training '
-                                 'images')
 
-
-def test_several_classes_without_training_images(tmp_path):
+def test_training_counts_from_a_file_with_empty_classes(tmp_path):
     train_file = str(tmp_path / 'train.txt')
     _write_lines(train_file, ['a.jpg 0', 'b.jpg 3'])
-    with pytest.raises(
-            SplitFileError, match='classes 1, 2, 4 have zero training images'):
-        DATASETS.build(
-            dict(
-                type='SplitFileDataset',
-                ann_file=train_file,
-                num_classes=5,
-                check_files=False))
+    with pytest.raises(SplitFileError) as error:
+        read_training_counts(train_file, num_classes=5)
+    assert str(error.value) == (
+        f'{train_file}: 3 of 5 classes have no training image (class 1, 2, '
+        '4); every class needs at least one')
+
+
+def test_duplicated_lines_warn_with_the_count(tmp_path):
+    split = str(tmp_path / 'train.txt')
+    _write_lines(split, ['a.jpg 0', 'b.jpg 1', 'a.jpg 0', 'c.jpg 1',
+                         'a.jpg 0', 'b.jpg 1'])
+    with mock.patch('shike_mm.datasets.split_file.print_log') as print_log:
+        entries = read_split_file(split, num_classes=2)
+    assert len(entries) == 6  # kept as listed
+    (call, ) = print_log.call_args_list
+    assert call.kwargs['level'] == logging.WARNING
+    assert call.args[0] == (
+        f"{split}: 3 duplicated entries (2 paths listed more than once, e.g. "
+        "'a.jpg' on lines 1, 3, 5); each is used as often as it is listed")
+
+
+def test_unique_lines_do_not_warn(tmp_path):
+    split = str(tmp_path / 'train.txt')
+    _write_lines(split, ['a.jpg 0', 'b.jpg 1'])
+    with mock.patch('shike_mm.datasets.split_file.print_log') as print_log:
+        read_split_file(split, num_classes=2)
+    print_log.assert_not_called()
 
 
 def test_read_split_file_strips_leading_slash(tmp_path):

@@ -1,8 +1,10 @@
+from .channel_order_check_hook import ChannelOrderCheckHook
 from .checkpoint_match_hook import CheckpointMatchHook
+from .class_counts_hook import ClassCountsHook
 from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .stage_switch_hook import SHIKEStageSwitchHook
 
 __all__ = [
-    'CheckpointMatchHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'SHIKEStageSwitchHook'
+    'ChannelOrderCheckHook', 'CheckpointMatchHook', 'ClassCountsHook',
+    'NonFiniteLossError', 'NonFiniteLossHook', 'SHIKEStageSwitchHook'
 ]

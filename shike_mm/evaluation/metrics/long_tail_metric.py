@@ -12,7 +12,6 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 from mmpretrain.registry import METRICS
 
-from shike_mm.datasets.class_counts import TRAIN_CLASS_COUNTS
 from shike_mm.datasets.split_file import read_training_counts
 
 SHOT_GROUPS = ('many', 'medium', 'few')
@@ -126,9 +125,17 @@ class LongTailMetric(BaseMetric):
     Per-class accuracy is not put in the results (a list per validation
     would flood the log); set ``per_class_out`` to write it as JSON.
 
-    The training class counts come from, in order: ``class_counts``;
-    ``ann_file``; the ``train_class_counts`` metainfo of the evaluated
-    dataset (set by every dataset of this package).
+    A prediction whose score is not finite (a diverged model) never counts
+    as correct; when there is one, every accuracy is reported as NaN, with a
+    WARNING, so that such an evaluation can never be the best checkpoint.
+
+    The Many/Medium/Few groups need the per-class counts of the training
+    set. In a run, :class:`~shike_mm.engine.hooks.ClassCountsHook` hands
+    them over through :meth:`set_train_class_counts`: the counts of the
+    training dataset the runner built, or, when testing a checkpoint, the
+    counts stored in it. ``class_counts`` or ``ann_file`` give them
+    explicitly (for offline evaluation); in a run they must agree with the
+    training dataset.
 
     Args:
         topk (int | Sequence[int]): The ``k`` of top-k accuracy.
@@ -141,6 +148,7 @@ class LongTailMetric(BaseMetric):
             Defaults to None.
         ann_file (str, optional): Training split file
             (``relative/path label`` lines) to count. Defaults to None.
+            Give at most one of ``class_counts`` and ``ann_file``.
         ece_bins (int): Number of ECE bins. Defaults to 15.
         per_class_out (str, optional): JSON file receiving each class's
             training count, group, number of evaluated samples and accuracy.
@@ -171,13 +179,55 @@ class LongTailMetric(BaseMetric):
                              f'({many_thr})')
         if ece_bins < 1:
             raise ValueError(f'ece_bins must be positive, got {ece_bins}')
+        if class_counts is not None and ann_file:
+            raise ValueError('LongTailMetric: give class_counts or ann_file, '
+                             'not both')
         self.many_thr = many_thr
         self.few_thr = few_thr
-        self.class_counts = None if class_counts is None \
-            else [int(c) for c in class_counts]
-        self.ann_file = ann_file
         self.ece_bins = ece_bins
         self.per_class_out = per_class_out
+        self._counts: Optional[List[int]] = None
+        self._counts_source: Optional[str] = None
+        if class_counts is not None:
+            self._counts = [int(c) for c in class_counts]
+            self._counts_source = 'LongTailMetric.class_counts'
+        elif ann_file:
+            self._counts = read_training_counts(ann_file)
+            self._counts_source = f'LongTailMetric.ann_file={ann_file!r}'
+
+    @property
+    def train_class_counts(self) -> Optional[List[int]]:
+        """The per-class training counts, None until they are known."""
+        return self._counts
+
+    @property
+    def train_class_counts_source(self) -> Optional[str]:
+        """Where :attr:`train_class_counts` come from."""
+        return self._counts_source
+
+    def set_train_class_counts(self, counts: Sequence[int],
+                               source: str) -> None:
+        """Receive the per-class counts of the training set.
+
+        Args:
+            counts (Sequence[int]): One count per class.
+            source (str): Where they come from, for messages (e.g. the
+                training dataset).
+
+        Raises:
+            ValueError: If counts were given explicitly and differ.
+        """
+        counts = [int(c) for c in counts]
+        if self._counts is not None and self._counts != counts:
+            raise ValueError(
+                f'{self._counts_source} ({len(self._counts)} classes, '
+                f'{sum(self._counts)} images) does not match {source} '
+                f'({len(counts)} classes, {sum(counts)} images); the '
+                'Many/Medium/Few groups must come from the data the model '
+                'was trained on. Remove the explicit counts or fix them')
+        if self._counts is None:
+            self._counts_source = source
+        self._counts = counts
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Keep, per sample, the label, top-1 prediction, its confidence and
@@ -199,15 +249,19 @@ class LongTailMetric(BaseMetric):
         ])
         num_classes = scores.shape[1]
         max_k = min(max(self.topk), num_classes)
+        finite = torch.isfinite(scores).all(dim=1)
         confidences, ranked = scores.topk(max_k, dim=1)
-        hits = ranked == labels[:, None]
+        # A non-finite score ranks arbitrarily (NaN sorts first): such a
+        # prediction is never a hit.
+        hits = (ranked == labels[:, None]) & finite[:, None]
         for i, label in enumerate(labels.tolist()):
             topk_hits = [bool(hits[i, :k].any()) for k in self.topk]
             self.results.append(
                 dict(
                     gt_label=label,
-                    pred_label=int(ranked[i, 0]),
-                    confidence=float(confidences[i, 0]),
+                    pred_label=int(ranked[i, 0]) if finite[i] else -1,
+                    confidence=float(confidences[i, 0])
+                    if finite[i] else float('nan'),
                     topk_hits=topk_hits,
                     num_classes=num_classes))
 
@@ -239,11 +293,13 @@ class LongTailMetric(BaseMetric):
             confidences, correct, self.ece_bins)
         num_nonfinite = int((~np.isfinite(confidences)).sum())
         if num_nonfinite:
+            # Loud, and never the best checkpoint: NaN compares false.
+            metrics = {name: float('nan') for name in metrics}
             print_log(
                 f'LongTailMetric: {num_nonfinite} of {len(results)} '
                 'predictions have non-finite scores (has training '
-                'diverged?); their top-k hits are meaningless and ece is '
-                'NaN',
+                'diverged?); they count as wrong and every metric is '
+                'reported as NaN',
                 logger='current',
                 level=logging.WARNING)
 
@@ -260,24 +316,19 @@ class LongTailMetric(BaseMetric):
         return metrics
 
     def _train_counts(self, num_classes: int) -> List[int]:
-        if self.class_counts is not None:
-            counts = self.class_counts
-        elif self.ann_file:
-            counts = read_training_counts(self.ann_file, num_classes)
-        elif self.dataset_meta and TRAIN_CLASS_COUNTS in self.dataset_meta:
-            counts = list(self.dataset_meta[TRAIN_CLASS_COUNTS])
-        else:
+        if self._counts is None:
             raise ValueError(
-                'LongTailMetric needs the training class counts: set '
-                'class_counts=[...] or ann_file=<training split file>, or '
-                'evaluate a dataset whose metainfo has "train_class_counts" '
-                '(CIFAR10LT, CIFAR100LT, ImageNetLT, PlacesLT, '
-                'INaturalist2018, SplitFileDataset)')
-        if len(counts) != num_classes:
+                'LongTailMetric needs the per-class training counts for its '
+                'Many/Medium/Few groups, and none were given: add '
+                "default_hooks.class_counts=dict(type='ClassCountsHook') "
+                '(configs/_base_/default_runtime.py has it), or set '
+                'class_counts=[...] or ann_file=<training split file>')
+        if len(self._counts) != num_classes:
             raise ValueError(
-                f'LongTailMetric: {len(counts)} training class counts for '
-                f'{num_classes} predicted classes')
-        return counts
+                f'LongTailMetric: {len(self._counts)} training class counts '
+                f'({self._counts_source}) for {num_classes} predicted '
+                'classes')
+        return self._counts
 
     def _dump_per_class(self, train_counts: np.ndarray,
                         groups: Dict[str, np.ndarray], samples: np.ndarray,

@@ -101,16 +101,40 @@ def test_ece_is_nan_for_non_finite_confidences():
         expected_calibration_error([0.9, float('nan')], [True, False], 15))
 
 
-def test_diverged_predictions_warn_and_give_nan_ece():
+def test_diverged_predictions_warn_and_every_metric_is_nan():
     samples = [(label, [float('nan')] * 4) for label, _ in SAMPLES[:2]]
     with mock.patch('shike_mm.evaluation.metrics.long_tail_metric.'
                     'print_log') as print_log:
         metrics = _evaluate(
             LongTailMetric(class_counts=TRAIN_COUNTS), SAMPLES[2:] + samples)
-    assert math.isnan(metrics['lt/ece'])
+    assert set(metrics) == set(EXPECTED) - {'lt/top2'} | {'lt/top5'}
+    assert all(math.isnan(value) for value in metrics.values()), metrics
     messages = [call.args[0] for call in print_log.call_args_list]
     assert any('2 of 8 predictions have non-finite scores' in message
                for message in messages), messages
+
+
+def test_a_nan_score_is_never_a_correct_prediction(tmp_path):
+    # NaN sorts first in topk: argmax of an all-NaN row is class 0, which
+    # is the label here. It must not count as a hit.
+    out = tmp_path / 'per_class.json'
+    metric = LongTailMetric(
+        topk=(1, 2), class_counts=TRAIN_COUNTS, per_class_out=str(out))
+    _evaluate(metric, [(0, [float('nan')] * 4)] + SAMPLES[2:])
+    rows = json.loads(out.read_text())
+    assert rows[0]['num_samples'] == 1 and rows[0]['accuracy'] == 0.0
+
+
+def test_a_nan_evaluation_never_wins_save_best(tmp_path):
+    """CheckpointHook's save_best compares with '>': NaN is never better,
+    not even than the initial -inf."""
+    from mmengine.hooks import CheckpointHook
+    hook = CheckpointHook(save_best='lt/top1', rule='greater')
+    nan_metrics = _evaluate(
+        LongTailMetric(class_counts=TRAIN_COUNTS),
+        [(label, [float('nan')] * 4) for label, _ in SAMPLES])
+    is_better = hook.is_better_than['lt/top1']
+    assert not is_better(nan_metrics['lt/top1'], float('-inf'))
 
 
 def test_default_prefix_and_top5_capped_at_the_class_count():
@@ -140,9 +164,12 @@ def test_configurable_thresholds():
     assert math.isnan(metrics['lt/few'])
 
 
-def test_counts_from_dataset_meta():
+def test_counts_handed_over_by_the_run():
     metric = LongTailMetric(topk=(1, 2))
-    metric.dataset_meta = {'train_class_counts': TRAIN_COUNTS}
+    assert metric.train_class_counts is None
+    # The evaluated dataset's metainfo is no source of training counts.
+    metric.dataset_meta = {'train_class_counts': [500] * 4}
+    metric.set_train_class_counts(TRAIN_COUNTS, 'the training dataset')
     _assert_metrics(_evaluate(metric))
 
 
@@ -152,22 +179,36 @@ def test_counts_from_a_training_split_file(tmp_path):
                                 for c, n in enumerate(TRAIN_COUNTS)
                                 for i in range(n)))
     metric = LongTailMetric(topk=(1, 2), ann_file=str(ann_file))
+    assert metric.train_class_counts == TRAIN_COUNTS
     _assert_metrics(_evaluate(metric))
 
 
-def test_explicit_counts_take_priority():
+def test_explicit_counts_must_agree_with_the_run():
     metric = LongTailMetric(topk=(1, 2), class_counts=TRAIN_COUNTS)
-    # These counts would make every class Many.
-    metric.dataset_meta = {'train_class_counts': [500] * 4}
+    metric.set_train_class_counts(TRAIN_COUNTS, 'the training dataset')
     _assert_metrics(_evaluate(metric))
+    with pytest.raises(ValueError) as error:
+        metric.set_train_class_counts([500] * 4, 'the training dataset X')
+    message = str(error.value)
+    assert 'LongTailMetric.class_counts (4 classes, 289 images)' in message
+    assert 'does not match the training dataset X (4 classes, 2000 ' \
+        'images)' in message
+
+
+def test_class_counts_and_ann_file_exclude_each_other(tmp_path):
+    with pytest.raises(ValueError, match='class_counts or ann_file, not '
+                       'both'):
+        LongTailMetric(class_counts=TRAIN_COUNTS, ann_file='train.txt')
 
 
 def test_missing_or_mismatched_counts():
-    with pytest.raises(ValueError, match='needs the training class counts'):
+    with pytest.raises(ValueError) as error:
         _evaluate(LongTailMetric())
+    assert 'needs the per-class training counts' in str(error.value)
+    assert 'ClassCountsHook' in str(error.value)
     with pytest.raises(
-            ValueError, match='3 training class counts for 4 '
-            'predicted classes'):
+            ValueError, match=r'3 training class counts '
+            r'\(LongTailMetric.class_counts\) for 4 predicted classes'):
         _evaluate(LongTailMetric(class_counts=[5, 5, 5]))
 
 
@@ -216,8 +257,8 @@ def test_bad_arguments():
 
 
 def test_evaluator_on_an_lt_val_split(tmp_path):
-    """The runner's path: the evaluator hands the val dataset's metainfo
-    (with the training counts) to the metric, and DataSamples go in."""
+    """The runner's path: the evaluator hands the val dataset's metainfo to
+    the metric, the counts come from the run, and DataSamples go in."""
     init_default_scope('mmpretrain')
     root = str(tmp_path)
     write_image_folder(
@@ -234,8 +275,9 @@ def test_evaluator_on_an_lt_val_split(tmp_path):
             num_classes=4))
     assert np.bincount(val.get_gt_labels()).tolist() == [2, 2, 2, 2]
 
-    evaluator = Evaluator(
-        METRICS.build(dict(type='LongTailMetric', topk=(1, 2))))
+    metric = METRICS.build(dict(type='LongTailMetric', topk=(1, 2)))
+    metric.set_train_class_counts(TRAIN_COUNTS, 'the training dataset')
+    evaluator = Evaluator(metric)
     evaluator.dataset_meta = val.metainfo
     data_samples = [
         DataSample().set_gt_label(label).set_pred_score(torch.tensor(score))
