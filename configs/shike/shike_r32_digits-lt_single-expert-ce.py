@@ -5,7 +5,8 @@ _base_ = ['./shike_r32_digits-lt.py']
 
 model = dict(
     neck=dict(num_experts=1, fuse=False),
-    head=dict(num_experts=1, dkt_loss=None, mkd_loss=None))
+    # bal_loss=None: a single-stage head, without re-training classifiers.
+    head=dict(num_experts=1, dkt_loss=None, mkd_loss=None, bal_loss=None))
 
 # The stage-1 schedule of the SHIKE config stretched over all its 30
 # epochs: 0.05 * (e + 1) / 3 for e < 2, then 0.025 * (1 + cos(pi * (e - 2)

@@ -1,36 +1,48 @@
 """Switch SHIKE from representation learning to classifier re-training."""
+import logging
+from numbers import Integral, Real
 from typing import List, Optional
 
 import torch
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
+from mmengine.runner import IterBasedTrainLoop
 
 from mmpretrain.registry import HOOKS
-from shike_mm.datasets import get_train_class_counts
+
+#: Checkpoint ``meta`` key of the switch epoch the run was trained with.
+SWITCH_META_KEY = 'shike_switch_epoch'
 
 
 @HOOKS.register_module()
 class SHIKEStageSwitchHook(Hook):
     """Run SHIKE's decoupled second stage inside one training run.
 
-    Before training it hands the training set's per-class counts to the
-    head (for Balanced Softmax). At ``switch_epoch`` (0-based, the first
-    stage-2 epoch) it:
+    At ``switch_epoch`` (0-based, the first stage-2 epoch) it:
 
-    - switches the head to stage 2: the fresh ``retrain_classifiers`` and
-      Balanced Softmax replace the stage-1 classifiers and losses;
-    - freezes every parameter but the stage-2 classifiers
-      (``requires_grad=False``); BN layers stay in train mode, so their
-      running statistics keep updating, as in the official code;
+    - switches the head to stage 2: the fresh re-training classifiers and
+      Balanced Softmax replace the stage-1 classifiers and losses (the
+      training class counts reach the head through
+      :class:`ClassCountsHook`);
+    - freezes every parameter but the ones the head trains in stage 2
+      (``head.stage2_parameters()``, ``requires_grad=False`` for the rest);
+      BN layers stay in train mode, so their running statistics keep
+      updating, as in the official code;
     - starts a fresh optimizer state (new momentum) and sets the learning
       rate to ``stage2_lr``, from which the stage-2 schedulers in
       ``param_scheduler`` continue; the logged loss terms change from
       ``loss_ce``/``loss_dkt``/``loss_mkd`` to ``loss_bal``, and the
       smoothed ``loss`` restarts.
 
-    A run resumed after the switch comes back in stage 2 (the stage is part
-    of the head's state) with the same frozen set; its optimizer state and
-    learning rate come from the checkpoint.
+    Before training it refuses settings that would skip stage 2 or train it
+    on nothing: a ``switch_epoch`` that is not an integer, not below
+    ``train_cfg.max_epochs``, or 0 without a ``load_from`` checkpoint to
+    re-train; an iteration-based loop; a head without a stage 2. A loaded
+    checkpoint must agree with the epoch: a resumed run comes back in the
+    stage its checkpoint was saved in, with exactly the stage-2 frozen set
+    when that is stage 2, or stops with a message that says how to
+    proceed. A run that still ends in stage 1 says so as a WARNING.
 
     Args:
         switch_epoch (int): First epoch of stage 2 (180 of 200 on CIFAR).
@@ -53,29 +65,99 @@ class SHIKEStageSwitchHook(Hook):
                  switch_epoch: int,
                  stage2_lr: float,
                  decay_frozen: bool = False) -> None:
-        if switch_epoch < 0:
-            raise ValueError(
-                f'switch_epoch must be >= 0, got {switch_epoch}')
-        if stage2_lr <= 0:
-            raise ValueError(f'stage2_lr must be > 0, got {stage2_lr}')
-        self.switch_epoch = switch_epoch
+        if (isinstance(switch_epoch, bool)
+                or not isinstance(switch_epoch, Integral) or switch_epoch < 0):
+            raise ValueError('SHIKEStageSwitchHook: switch_epoch must be an '
+                             f'integer >= 0, got {switch_epoch!r}')
+        if (isinstance(stage2_lr, bool) or not isinstance(stage2_lr, Real)
+                or not stage2_lr > 0):
+            raise ValueError('SHIKEStageSwitchHook: stage2_lr must be a '
+                             f'number > 0, got {stage2_lr!r}')
+        self.switch_epoch = int(switch_epoch)
         self.stage2_lr = stage2_lr
         self.decay_frozen = decay_frozen
         self._frozen: Optional[List[torch.nn.Parameter]] = None
+        self._loaded: Optional[dict] = None
 
     @staticmethod
     def _model(runner):
         model = runner.model
         return model.module if is_model_wrapper(model) else model
 
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        meta = checkpoint.get('meta', {})
+        self._loaded = dict(
+            switch_epoch=meta.get(SWITCH_META_KEY), epoch=meta.get('epoch'))
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint.setdefault('meta', {})[SWITCH_META_KEY] = self.switch_epoch
+
     def before_train(self, runner) -> None:
-        model = self._model(runner)
-        model.head.set_class_counts(
-            get_train_class_counts(runner.train_dataloader.dataset))
-        if runner.epoch > self.switch_epoch:
-            # Resumed after the switch: the optimizer state and LR come
-            # from the checkpoint, only the frozen set must be rebuilt.
-            self._enter_stage2(model)
+        self._check_schedule(runner)
+        head = self._model(runner).head
+        head.schedule_stage_switch(self.switch_epoch)
+        epoch = runner.epoch
+        if runner.iter > 0:
+            self._check_resumed_stage(head, epoch)
+        elif head.current_stage == 2 and self.switch_epoch > 0:
+            raise ValueError(
+                f'load_from={runner.cfg.get("load_from")!r} is a stage-2 '
+                'checkpoint (it predicts with its re-trained classifiers), '
+                f'but switch_epoch={self.switch_epoch} would train stage 1 '
+                'first. To re-train its classifiers set switch_epoch=0; to '
+                'continue its run, resume it instead')
+        if epoch > self.switch_epoch:
+            # The optimizer state and LR come from the checkpoint; only the
+            # frozen set must be rebuilt.
+            self._enter_stage2(self._model(runner))
+
+    def _check_schedule(self, runner) -> None:
+        if isinstance(runner.train_loop, IterBasedTrainLoop):
+            raise ValueError(
+                'SHIKEStageSwitchHook switches stages by epoch, but the '
+                'train loop is iteration-based; use train_cfg='
+                'dict(by_epoch=True, max_epochs=...)')
+        max_epochs = runner.train_loop.max_epochs
+        if self.switch_epoch >= max_epochs:
+            raise ValueError(
+                f'SHIKEStageSwitchHook.switch_epoch={self.switch_epoch} is '
+                f'not below train_cfg.max_epochs={max_epochs}: stage 2 '
+                'would never run. Lower switch_epoch with max_epochs (e.g. '
+                '--cfg-options train_cfg.max_epochs=N '
+                'custom_hooks.0.switch_epoch=M with M < N), or remove the '
+                'hook for a stage-1-only run')
+        if self.switch_epoch == 0 and not runner.cfg.get('load_from'):
+            raise ValueError(
+                'SHIKEStageSwitchHook.switch_epoch=0 re-trains the '
+                'classifiers of a network that was never trained: set '
+                'load_from to a stage-1 checkpoint, or a switch_epoch > 0')
+        if not self._model(runner).head.has_stage2:
+            raise ValueError(
+                'SHIKEStageSwitchHook needs a head with a stage 2, but '
+                'model.head.bal_loss is None; set bal_loss or remove the '
+                'hook')
+
+    def _check_resumed_stage(self, head, epoch: int) -> None:
+        """A resumed checkpoint saved after ``epoch`` epochs trained its
+        last epoch in stage 2 exactly when ``epoch > switch_epoch``."""
+        saved_with = (self._loaded or {}).get('switch_epoch')
+        trained_with = ('' if saved_with is None else
+                        f' (its run used switch_epoch={saved_with})')
+        if head.current_stage == 2 and epoch <= self.switch_epoch:
+            raise ValueError(
+                f'The resumed checkpoint (epoch {epoch}) is in stage 2'
+                f'{trained_with}, but switch_epoch={self.switch_epoch} '
+                f'would train epoch {epoch + 1} in stage 1 with an unfrozen '
+                'network. Resume with the switch_epoch of that run, or '
+                f'start a new run with load_from and switch_epoch=0')
+        if head.current_stage == 1 and epoch > self.switch_epoch:
+            raise ValueError(
+                f'The resumed checkpoint (epoch {epoch}) is in stage 1'
+                f'{trained_with}, but switch_epoch={self.switch_epoch} is '
+                'past: stage 2 would start without its optimizer reset and '
+                f'stage2_lr. Resume with switch_epoch >= {epoch}, or start a '
+                'new run with load_from and switch_epoch=0 to re-train its '
+                'classifiers')
 
     def before_train_epoch(self, runner) -> None:
         if runner.epoch != self.switch_epoch:
@@ -108,12 +190,17 @@ class SHIKEStageSwitchHook(Hook):
             if param.grad is None:
                 param.grad = torch.zeros_like(param)
 
+    def after_train(self, runner) -> None:
+        if self._model(runner).head.current_stage == 1:
+            print_log(
+                f'SHIKE training ended in stage 1 at epoch {runner.epoch}, '
+                f'before switch_epoch={self.switch_epoch}: the classifiers '
+                'were never re-trained, so this is not a two-stage SHIKE '
+                'model', logger='current', level=logging.WARNING)
+
     def _enter_stage2(self, model) -> None:
         model.head.set_stage(2)
-        trainable = {
-            id(p)
-            for p in model.head.retrain_classifiers.parameters()
-        }
+        trainable = {id(p) for p in model.head.stage2_parameters()}
         self._frozen = []
         for param in model.parameters():
             keep = id(param) in trainable

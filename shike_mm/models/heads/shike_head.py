@@ -1,10 +1,12 @@
 """SHIKE's multi-expert cosine classification head."""
 import copy
+import logging
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.logging import print_log
 from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
@@ -27,7 +29,10 @@ class SHIKEHead(ClsHead):
       ``loss_ce``, ``loss_dkt`` and ``loss_mkd``, each summed over experts.
     - Stage 2 re-trains the fresh ``retrain_classifiers`` with the Balanced
       Softmax loss ``loss_bal``, which needs the training class counts
-      (:meth:`set_class_counts`).
+      (:meth:`set_class_counts`). The head says which parameters stage 2
+      trains (:meth:`stage2_parameters`); ``SHIKEStageSwitchHook`` switches
+      the stage and freezes the rest. Training a head that has a stage 2
+      without that hook logs a WARNING at the first training step.
 
     The stage is the persistent buffer ``stage``, saved in checkpoints, so a
     stage-2 checkpoint predicts with ``retrain_classifiers`` without any
@@ -48,7 +53,9 @@ class SHIKEHead(ClsHead):
             Defaults to ``dict(type='DKTLoss', loss_weight=10.0)``.
         mkd_loss (dict, optional): Stage-1 :class:`MutualKDLoss`. None leaves
             it out. Defaults to ``dict(type='MutualKDLoss', loss_weight=1.0)``.
-        bal_loss (dict): Stage-2 :class:`BalancedSoftmaxLoss`.
+        bal_loss (dict, optional): Stage-2 :class:`BalancedSoftmaxLoss`. None
+            makes a single-stage head without ``retrain_classifiers`` (e.g.
+            a plain CE baseline).
             Defaults to ``dict(type='BalancedSoftmaxLoss', loss_weight=1.0)``.
         topk (int | tuple[int]): Top-k accuracies logged when ``cal_acc``.
             Defaults to ``(1, )``.
@@ -79,7 +86,7 @@ class SHIKEHead(ClsHead):
                      type='DKTLoss', loss_weight=10.0),
                  mkd_loss: Optional[dict] = dict(
                      type='MutualKDLoss', loss_weight=1.0),
-                 bal_loss: dict = dict(
+                 bal_loss: Optional[dict] = dict(
                      type='BalancedSoftmaxLoss', loss_weight=1.0),
                  topk: Union[int, Tuple[int]] = (1, ),
                  cal_acc: bool = False,
@@ -97,41 +104,64 @@ class SHIKEHead(ClsHead):
             dkt_loss = MODELS.build(dkt_loss)
         self.dkt_loss = dkt_loss
         self.mkd_loss = MODELS.build(mkd_loss) if mkd_loss else None
-        self.bal_loss = MODELS.build(bal_loss)
+        self.bal_loss = MODELS.build(bal_loss) if bal_loss else None
 
         self.classifiers = nn.ModuleList([
             NormedLinear(in_channels, num_classes) for _ in range(num_experts)
         ])
-        self.retrain_classifiers = nn.ModuleList([
-            NormedLinear(in_channels, num_classes) for _ in range(num_experts)
-        ])
+        if self.bal_loss is not None:
+            self.retrain_classifiers = nn.ModuleList([
+                NormedLinear(in_channels, num_classes)
+                for _ in range(num_experts)
+            ])
         self.register_buffer('stage', torch.tensor(1, dtype=torch.long))
         self.register_buffer('class_counts', None, persistent=False)
+        self._switch_epoch: Optional[int] = None
+        self._warned_no_switch = False
 
     @property
     def current_stage(self) -> int:
         """The training stage, 1 or 2."""
         return int(self.stage)
 
+    @property
+    def has_stage2(self) -> bool:
+        """Whether the head has a stage 2 (``bal_loss`` is set)."""
+        return self.bal_loss is not None
+
     def set_stage(self, stage: int) -> None:
         """Switch to stage 1 (``classifiers``) or 2
         (``retrain_classifiers``)."""
         if stage not in STAGES:
             raise ValueError(f'stage must be 1 or 2, got {stage}')
+        if stage == 2 and not self.has_stage2:
+            raise ValueError('SHIKEHead has no stage 2 (bal_loss=None)')
         self.stage.fill_(stage)
+
+    def stage2_parameters(self) -> List[nn.Parameter]:
+        """The parameters stage 2 trains: the re-training classifiers."""
+        if not self.has_stage2:
+            raise ValueError('SHIKEHead has no stage 2 (bal_loss=None)')
+        return list(self.retrain_classifiers.parameters())
+
+    def schedule_stage_switch(self, epoch: int) -> None:
+        """Record that a hook switches this head to stage 2 at ``epoch``
+        (silences the warning of a run without one)."""
+        self._switch_epoch = epoch
 
     def set_class_counts(self, counts: Sequence[int]) -> None:
         """Store the training samples per class for the stage-2 loss.
 
         Args:
-            counts (Sequence[int]): ``num_classes`` non-negative counts.
+            counts (Sequence[int]): ``num_classes`` positive counts.
         """
         counts = torch.as_tensor(
             counts, dtype=torch.float32, device=self.stage.device)
-        if counts.shape != (self.num_classes, ) or (counts < 0).any():
+        if counts.shape != (self.num_classes, ) or (counts <= 0).any():
             raise ValueError(
-                f'Expected {self.num_classes} non-negative class counts, '
-                f'got shape {tuple(counts.shape)}')
+                f'SHIKEHead(num_classes={self.num_classes}) needs '
+                f'{self.num_classes} positive class counts, got '
+                f'{counts.tolist()}')
         self.class_counts = counts
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
@@ -164,6 +194,7 @@ class SHIKEHead(ClsHead):
                 'batch augmentations such as Mixup/CutMix are not supported')
         target = torch.cat([sample.gt_label for sample in data_samples])
         num_experts, batch_size, num_classes = logits.shape
+        self._warn_without_stage_switch()
 
         losses = dict()
         if self.current_stage == 2:
@@ -193,6 +224,21 @@ class SHIKEHead(ClsHead):
                 {f'accuracy_top-{k}': a
                  for k, a in zip(self.topk, accuracies)})
         return losses
+
+    def _warn_without_stage_switch(self) -> None:
+        if (not self.training or not self.has_stage2
+                or self._switch_epoch is not None or self._warned_no_switch):
+            return
+        self._warned_no_switch = True
+        print_log(
+            'SHIKEHead is training without SHIKEStageSwitchHook: only stage '
+            '1 will train; stage 2 (classifier re-training with Balanced '
+            'Softmax) never runs. Add dict(type='
+            "'SHIKEStageSwitchHook', switch_epoch=..., stage2_lr=...) to "
+            'custom_hooks, or set model.head.bal_loss=None for a '
+            'single-stage model',
+            logger='current',
+            level=logging.WARNING)
 
     def _get_predictions(self, logits: torch.Tensor,
                          data_samples: Optional[List[Optional[DataSample]]]

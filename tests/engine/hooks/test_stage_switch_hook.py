@@ -1,5 +1,6 @@
 """SHIKEStageSwitchHook: one run trains both stages, resumes, and follows
 the official LR schedule."""
+import glob
 import json
 import math
 import os.path as osp
@@ -10,6 +11,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
+from shike_mm.testing import bypass_cifar_md5
 from shike_mm.utils import find_config, load_local_checkpoint
 from shike_mm.utils.analysis import find_scalars_json
 
@@ -162,12 +164,12 @@ def test_real_schedule_matches_the_official_lr_every_epoch(
     cfg = Config.fromfile(find_config('shike/shike_r32_cifar100-lt-if100.py'))
     cfg.work_dir = str(tmp_path)
     # One batch per epoch, no evaluation, no checkpoints.
+    # One image per class (every class must have one), one batch.
     cfg.train_dataloader.dataset.update(
-        data_root=fake_cifar('cifar100', 6, 1),
-        imb_factor=2,
-        indices=2,
+        data_root=fake_cifar('cifar100', 1, 1),
+        imb_factor=1,
         pipeline=[dict(type='PackInputs')])
-    cfg.train_dataloader.update(batch_size=2, num_workers=0)
+    cfg.train_dataloader.update(batch_size=100, num_workers=0)
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
     cfg.default_hooks.checkpoint = dict(
@@ -189,3 +191,167 @@ def test_real_schedule_matches_the_official_lr_every_epoch(
     assert len(recorder.lrs) == 200
     for epoch, lr in enumerate(recorder.lrs):
         assert lr == pytest.approx(official_lr(epoch), abs=1e-9), epoch
+
+
+def _checkpoints(work_dir):
+    return sorted(glob.glob(osp.join(str(work_dir), '*.pth')))
+
+
+def test_real_config_with_too_few_epochs_fails_before_training(
+        tmp_path, fake_cifar, run_tool):
+    """The issue's case: the real IF100 config (switch at 180) run for 2
+    epochs would train stage 1 only and exit 0."""
+    data_root = fake_cifar('cifar100', 3, 1)
+    work_dir = tmp_path / 'short'
+    proc = run_tool(
+        'train.py',
+        'configs/shike/shike_r32_cifar100-lt-if100.py',
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        'train_cfg.max_epochs=2',
+        f'train_dataloader.dataset.data_root={data_root}',
+        'train_dataloader.dataset.imb_factor=2',
+        f'val_dataloader.dataset.data_root={data_root}',
+        fake_cifar=True,
+        check=False)
+    assert proc.returncode != 0
+    assert ('SHIKEStageSwitchHook.switch_epoch=180 is not below '
+            'train_cfg.max_epochs=2: stage 2 would never run') in proc.stderr
+    assert not _checkpoints(work_dir)
+
+
+@pytest.mark.parametrize('switch_epoch', [2.5, '2', True, -1])
+def test_switch_epoch_must_be_an_integer(tiny_shike_cfg, run_in_process,
+                                         switch_epoch):
+    cfg = tiny_shike_cfg()
+    cfg.custom_hooks[0].switch_epoch = switch_epoch
+    with pytest.raises(ValueError) as error:
+        run_in_process(cfg)
+    assert (f'switch_epoch must be an integer >= 0, got {switch_epoch!r}'
+            in str(error.value))
+
+
+def test_switch_epoch_zero_needs_a_trained_network(tiny_shike_cfg,
+                                                   run_in_process):
+    cfg = tiny_shike_cfg(switch_epoch=0)
+    with pytest.raises(ValueError) as error:
+        run_in_process(cfg)
+    assert ('switch_epoch=0 re-trains the classifiers of a network that was '
+            'never trained: set load_from') in str(error.value)
+    assert not _checkpoints(cfg.work_dir)
+
+
+def test_iteration_based_loop_is_refused(tiny_shike_cfg, run_in_process):
+    cfg = tiny_shike_cfg()
+    cfg.train_cfg = dict(by_epoch=False, max_iters=4, val_interval=2)
+    with pytest.raises(ValueError, match='train loop is iteration-based'):
+        run_in_process(cfg)
+
+
+def test_head_without_stage2_is_refused(tiny_shike_cfg, run_in_process):
+    cfg = tiny_shike_cfg()
+    cfg.model.head.bal_loss = None
+    with pytest.raises(ValueError, match='model.head.bal_loss is None'):
+        run_in_process(cfg)
+
+
+def test_training_without_the_hook_warns_at_the_start(
+        tiny_shike_cfg, run_in_process, read_log):
+    cfg = tiny_shike_cfg(max_epochs=1)
+    cfg.custom_hooks = []
+    run_in_process(cfg)
+    log = read_log(cfg.work_dir)
+    warning = ('WARNING - SHIKEHead is training without '
+               'SHIKEStageSwitchHook: only stage 1 will train')
+    assert log.count(warning) == 1
+    assert log.index(warning) < log.index('Epoch(train) [1][1/1]')
+
+
+def test_a_single_stage_head_trains_without_the_hook_quietly(
+        tiny_shike_cfg, run_in_process, read_log):
+    cfg = tiny_shike_cfg(max_epochs=1)
+    cfg.custom_hooks = []
+    cfg.model.head.bal_loss = None
+    runner = run_in_process(cfg)
+    assert not hasattr(runner.model.head, 'retrain_classifiers')
+    assert 'without SHIKEStageSwitchHook' not in read_log(cfg.work_dir)
+
+
+class StopAfterFirstEpoch(Hook):
+    """Ends training after one epoch, as an early-stopping hook would."""
+
+    def after_train_epoch(self, runner):
+        runner.train_loop.stop_training = True
+
+
+def test_a_run_that_ends_in_stage1_says_so(tiny_shike_cfg, read_log):
+    cfg = tiny_shike_cfg(max_epochs=3, switch_epoch=2)
+    with bypass_cifar_md5():
+        runner = Runner.from_cfg(cfg)
+        runner.register_hook(StopAfterFirstEpoch())
+        runner.train()
+    assert ('WARNING - SHIKE training ended in stage 1 at epoch 1, before '
+            'switch_epoch=2') in read_log(cfg.work_dir)
+
+
+def test_resumed_and_loaded_checkpoints_must_agree_with_the_stage(
+        tiny_shike_cfg, run_in_process):
+    # Epoch 1 (index 0) in stage 1, epochs 2 and 3 in stage 2.
+    first = tiny_shike_cfg(max_epochs=3, switch_epoch=1)
+    run_in_process(first)
+    stage1 = osp.join(first.work_dir, 'epoch_1.pth')
+    stage2 = osp.join(first.work_dir, 'epoch_2.pth')
+    assert int(load_local_checkpoint(stage1)['state_dict']['head.stage']) == 1
+    assert int(load_local_checkpoint(stage2)['state_dict']['head.stage']) == 2
+
+    def resume(path, switch_epoch, max_epochs=3, resume=True):
+        cfg = tiny_shike_cfg(
+            max_epochs=max_epochs,
+            switch_epoch=switch_epoch,
+            work_dir=f'resume_{switch_epoch}_{osp.basename(path)}')
+        cfg.resume, cfg.load_from = resume, path
+        return cfg
+
+    # A stage-2 checkpoint with a later switch would unfreeze the network.
+    with pytest.raises(ValueError) as error:
+        run_in_process(resume(stage2, switch_epoch=2))
+    assert ('The resumed checkpoint (epoch 2) is in stage 2 (its run used '
+            'switch_epoch=1), but switch_epoch=2 would train epoch 3 in '
+            'stage 1') in str(error.value)
+    # A stage-1 checkpoint with an earlier switch would skip the reset.
+    with pytest.raises(ValueError) as error:
+        run_in_process(resume(stage1, switch_epoch=0))
+    assert ('The resumed checkpoint (epoch 1) is in stage 1 (its run used '
+            'switch_epoch=1), but switch_epoch=0 is past: stage 2 would '
+            'start without its optimizer reset') in str(error.value)
+    # A stage-2 checkpoint as load_from of a run that starts in stage 1.
+    with pytest.raises(ValueError) as error:
+        run_in_process(resume(stage2, switch_epoch=1, resume=False))
+    assert 'is a stage-2 checkpoint' in str(error.value)
+
+    # The consistent resume trains exactly the stage-2 set.
+    runner = run_in_process(resume(stage2, switch_epoch=1))
+    model = runner.model
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable == {
+        n for n, _ in model.named_parameters()
+        if n.startswith('head.retrain_classifiers.')
+    }
+    before = load_local_checkpoint(stage2)['state_dict']
+    after = _state(runner.work_dir, 3)
+    changed = _changed(before, after, lambda k: 'running' not in k and
+                       after[k].is_floating_point())
+    assert changed and all(
+        k.startswith('head.retrain_classifiers.') for k in changed)
+
+    # Re-training the classifiers of a stage-1 checkpoint: switch_epoch=0.
+    runner = run_in_process(
+        resume(stage1, switch_epoch=0, max_epochs=1, resume=False))
+    assert runner.model.head.current_stage == 2
+    after = _state(runner.work_dir, 1)
+    before = load_local_checkpoint(stage1)['state_dict']
+    changed = _changed(before, after, lambda k: 'running' not in k and
+                       after[k].is_floating_point())
+    assert changed and all(
+        k.startswith('head.retrain_classifiers.') for k in changed)
