@@ -199,6 +199,7 @@ def test_compile_trains_a_step(benchmark_train, tiny_config):
     row = benchmark_train.benchmark(tiny_config, args, torch.device('cpu'))
     _check_measured(row)
     assert row['compile'] == 'eager'
+    assert any('compilation included' in note for note in row['notes'])
 
 
 def test_compile_without_a_cpp_compiler_is_skipped(benchmark_train,

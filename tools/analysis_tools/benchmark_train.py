@@ -427,12 +427,15 @@ def time_steps(model, batch, optim_wrapper, device: torch.device,
     Returns:
         dict: ``durations`` of the timed steps in seconds, their
         ``peak_memory`` in bytes, ``memory_kind`` (how the peak was
-        measured) and the ``loss`` of the last step.
+        measured), the ``loss`` of the last step and the seconds of the
+        whole warm-up, ``warmup_s``.
     """
     optim_wrapper.initialize_count_status(model, 0, warmup + iters)
+    start = time.perf_counter()
     for _ in range(warmup):
         model.train_step(batch, optim_wrapper)
     _synchronize(device)
+    warmup_s = time.perf_counter() - start
     memory_kind = _reset_peak_memory(device)
     durations = []
     for _ in range(iters):
@@ -444,7 +447,8 @@ def time_steps(model, batch, optim_wrapper, device: torch.device,
         durations=durations,
         peak_memory=_peak_memory(device),
         memory_kind=memory_kind,
-        loss=log_vars['loss'].item())
+        loss=log_vars['loss'].item(),
+        warmup_s=warmup_s)
 
 
 def benchmark(name: str, args, device: torch.device,
@@ -522,7 +526,12 @@ def benchmark(name: str, args, device: torch.device,
         step_ms=statistics.median(durations) * 1e3,
         peak_memory_bytes=timed['peak_memory'],
         peak_memory_kind=timed['memory_kind'],
-        last_loss=timed['loss'])
+        last_loss=timed['loss'],
+        warmup_s=timed['warmup_s'])
+    if args.compile:
+        row['notes'].append(
+            f'{args.warmup} warm-up steps, compilation included: '
+            f'{timed["warmup_s"]:.0f} s')
     row['gflop_per_s'] = row['images_per_s'] * row['gflops_per_image']
     if 'pipeline_images_per_s_per_worker' in row:
         row['workers_to_saturate'] = math.ceil(
@@ -534,6 +543,10 @@ COLUMNS = ('config', 'AMP', 'channels-last', 'compile', 'batch', 'input',
            'images/s median (min-max)', 'ms/step', 'peak memory (MiB)',
            'GFLOPs/image', 'images/s x GFLOPs', 'pipeline images/s/worker',
            'workers to saturate')
+
+
+def _figure(value: float) -> str:
+    return f'{value:.1f}' if value >= 10 else f'{value:.2f}'
 
 
 def format_row(row: dict) -> str:
@@ -550,12 +563,13 @@ def format_row(row: dict) -> str:
         pipeline = row.get('pipeline_images_per_s_per_worker')
         cells += [
             f'{row["input"][0]}x{row["input"][1]}',
-            f'{row["images_per_s"]:.1f} ({row["images_per_s_min"]:.1f}-'
-            f'{row["images_per_s_max"]:.1f})',
+            f'{_figure(row["images_per_s"])} '
+            f'({_figure(row["images_per_s_min"])}-'
+            f'{_figure(row["images_per_s_max"])})',
             f'{row["step_ms"]:.0f}',
             f'{row["peak_memory_bytes"] / 2**20:.0f}',
             f'{row["gflops_per_image"]:.2f}',
-            f'{row["gflop_per_s"]:.1f}',
+            _figure(row['gflop_per_s']),
             '-' if pipeline is None else f'{pipeline:.0f}',
             str(row.get('workers_to_saturate', '-')),
         ]
