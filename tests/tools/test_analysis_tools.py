@@ -39,12 +39,14 @@ def _assert_png(path):
 @pytest.fixture(scope='module')
 def shike_run(tmp_path_factory, run_tool):
     """The real digits-LT SHIKE config on a short schedule: 2 epochs of two
-    16-image batches, stage 2 from the second, validation after each."""
+    208-image batches (the whole training split: the counts stored in the
+    checkpoint are the real ones), stage 2 from the second, validation
+    after each."""
     work_dir = tmp_path_factory.mktemp('digits_shike')
     run_tool('train.py', SHIKE_CONFIG, '--work-dir', work_dir, '--cfg-options',
              'train_cfg.max_epochs=2', 'train_cfg.val_interval=1',
              'custom_hooks.0.switch_epoch=1',
-             'train_dataloader.dataset.indices=32')
+             'train_dataloader.batch_size=208')
     return work_dir
 
 
@@ -140,3 +142,22 @@ def test_standalone_plot_tools(shike_run, tmp_path):
         str(accuracy), '--names', 'shike'
     ])
     _assert_png(accuracy)
+
+
+def test_report_warns_when_models_trained_on_other_counts(
+        shike_run, baseline_checkpoint, tmp_path, run_tool):
+    # The baseline checkpoint claims another training set.
+    other = torch.load(baseline_checkpoint, weights_only=False)
+    other['meta'] = {'train_class_counts': [10] * 10}
+    path = tmp_path / 'other_data.pth'
+    torch.save(other, path)
+    out_dir = tmp_path / 'report'
+    proc = run_tool('analysis_tools/long_tail_report.py', SHIKE_CONFIG,
+                    shike_run / 'epoch_2.pth', '--baseline', BASELINE_CONFIG,
+                    path, '--name', 'shike', '--baseline-name', 'ce',
+                    '--out-dir', out_dir)
+    warning = ('**Warning**: the models were trained on different class '
+               'counts, so their Many/Medium/Few groups hold different '
+               'classes: shike: 417 images; ce: 100 images.')
+    assert warning in proc.stdout
+    assert warning in (out_dir / 'report.md').read_text()

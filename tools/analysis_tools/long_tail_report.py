@@ -104,6 +104,18 @@ def main(argv=None):
         '## Accuracy (%) on the balanced test split\n',
         format_group_table(results)
     ]
+    trained_on = {
+        r.name: [row['train_count'] for row in r.per_class]
+        for r in results
+    }
+    if len({tuple(counts) for counts in trained_on.values()}) > 1:
+        note = ('\n**Warning**: the models were trained on different class '
+                'counts, so their Many/Medium/Few groups hold different '
+                'classes: ' + '; '.join(
+                    f'{name}: {sum(counts)} images'
+                    for name, counts in trained_on.items()) + '.\n')
+        print(note.strip())
+        sections.append(note)
     plot_class_accuracy({r.name: r.per_class
                          for r in results},
                         osp.join(out_dir, 'class_accuracy.png'))
