@@ -70,13 +70,16 @@ def test_forward_modes(num_experts):
     model.eval()
     with torch.no_grad():
         logits = model(inputs, mode='tensor')
+        experts = model.head.expert_logits(model.extract_feat(inputs))
         predictions = model(inputs, samples, mode='predict')
-    assert logits.shape == (num_experts, 2, NUM_CLASSES)
+    # mode='tensor' gives the fused [B, C] logits, as exports expect.
+    assert logits.shape == (2, NUM_CLASSES)
+    assert experts.shape == (num_experts, 2, NUM_CLASSES)
+    torch.testing.assert_close(logits, experts.mean(0))
     for b, sample in enumerate(predictions):
         assert sample.pred_score.shape == (NUM_CLASSES, )
         assert sample.expert_scores.shape == (num_experts, NUM_CLASSES)
-        torch.testing.assert_close(sample.pred_score,
-                                   logits[:, b].mean(0).softmax(0))
+        torch.testing.assert_close(sample.pred_score, logits[b].softmax(0))
 
 
 def test_stage2_checkpoint_predicts_with_retrain_classifiers(tmp_path):
@@ -101,5 +104,5 @@ def test_stage2_checkpoint_predicts_with_retrain_classifiers(tmp_path):
         30.0 * classifier(feat) for classifier, feat in zip(
             fresh.head.retrain_classifiers, feats)
     ])
-    torch.testing.assert_close(logits, expected)
+    torch.testing.assert_close(logits, expected.mean(0))
     assert not torch.allclose(logits, stage1_logits)

@@ -68,11 +68,14 @@ class SHIKEHead(ClsHead):
         feats (tuple[Tensor]): ``num_experts`` features, each ``[B, D]``
             (the output of :class:`DKFNeck`).
 
-    ``forward`` returns the stacked logits of the current stage's
-    classifiers, ``[M, B, C]``; ``pre_logits`` returns the stacked features
-    ``[M, B, D]``. ``predict`` stores the softmax of the averaged logits as
-    ``pred_score`` ``[C]`` and the per-expert softmax as ``expert_scores``
-    ``[M, C]`` on every DataSample.
+    ``forward`` (what ``model(x, mode='tensor')`` and an exported model
+    return) gives the fused prediction logits, the mean of the experts'
+    logits, ``[B, C]``; :meth:`expert_logits` gives each expert's logits of
+    the current stage, ``[M, B, C]``, which the losses use; ``pre_logits``
+    returns the stacked features ``[M, B, D]``. ``predict`` stores the
+    softmax of the averaged logits as ``pred_score`` ``[C]`` and the
+    per-expert softmax as ``expert_scores`` ``[M, C]`` on every
+    DataSample.
     """
 
     def __init__(self,
@@ -114,7 +117,11 @@ class SHIKEHead(ClsHead):
                 NormedLinear(in_channels, num_classes)
                 for _ in range(num_experts)
             ])
+        # The buffer goes into checkpoints; the int mirrors it so that
+        # forward branches on a Python value (no graph break under
+        # torch.compile).
         self.register_buffer('stage', torch.tensor(1, dtype=torch.long))
+        self._stage = 1
         self.register_buffer('class_counts', None, persistent=False)
         self._switch_epoch: Optional[int] = None
         self._warned_no_switch = False
@@ -122,7 +129,7 @@ class SHIKEHead(ClsHead):
     @property
     def current_stage(self) -> int:
         """The training stage, 1 or 2."""
-        return int(self.stage)
+        return self._stage
 
     @property
     def has_stage2(self) -> bool:
@@ -137,6 +144,12 @@ class SHIKEHead(ClsHead):
         if stage == 2 and not self.has_stage2:
             raise ValueError('SHIKEHead has no stage 2 (bal_loss=None)')
         self.stage.fill_(stage)
+        self._stage = stage
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        # A checkpoint restores the stage it was saved in.
+        self._stage = int(self.stage)
 
     def stage2_parameters(self) -> List[nn.Parameter]:
         """The parameters stage 2 trains: the re-training classifiers."""
@@ -174,6 +187,11 @@ class SHIKEHead(ClsHead):
         return torch.stack(feats)
 
     def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
+        """The prediction logits: the mean of the experts' logits,
+        ``[B, C]``."""
+        return self.expert_logits(feats).mean(dim=0)
+
+    def expert_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """Scaled cosine logits of the current stage, ``[M, B, C]``."""
         expert_feats = self.pre_logits(feats)
         classifiers = (
@@ -183,6 +201,39 @@ class SHIKEHead(ClsHead):
             classifier(feat)
             for classifier, feat in zip(classifiers, expert_feats)
         ])
+
+    def loss(self, feats: Tuple[torch.Tensor], data_samples: List[DataSample],
+             **kwargs) -> dict:
+        """The losses of the current stage from each expert's logits.
+
+        Args:
+            feats (tuple[Tensor]): ``num_experts`` features ``[B, D]``.
+            data_samples (list[DataSample]): Samples with ``gt_label``.
+            **kwargs: Passed to the cross-entropy loss.
+
+        Returns:
+            dict[str, Tensor]: The loss terms (and accuracies).
+        """
+        return self._get_loss(self.expert_logits(feats), data_samples,
+                              **kwargs)
+
+    def predict(
+        self,
+        feats: Tuple[torch.Tensor],
+        data_samples: Optional[List[Optional[DataSample]]] = None
+    ) -> List[DataSample]:
+        """Predict from the mean of the experts' logits.
+
+        Args:
+            feats (tuple[Tensor]): ``num_experts`` features ``[B, D]``.
+            data_samples (list[DataSample | None], optional): Samples to
+                fill. Defaults to None (new ones).
+
+        Returns:
+            list[DataSample]: With ``pred_score``, ``pred_label`` and
+            ``expert_scores``.
+        """
+        return self._get_predictions(self.expert_logits(feats), data_samples)
 
     def _get_loss(self, logits: torch.Tensor, data_samples: List[DataSample],
                   **kwargs) -> dict:

@@ -55,10 +55,10 @@ def test_normed_linear_init_and_forward():
     torch.testing.assert_close(layer(x), expected)
 
 
-def test_forward_gives_stacked_scaled_cosine_logits():
+def test_expert_logits_are_stacked_scaled_cosine_logits():
     head = _head()
     feats = _feats()
-    logits = head(feats)
+    logits = head.expert_logits(feats)
     assert logits.shape == (3, BATCH, NUM_CLASSES)
     torch.testing.assert_close(logits, _cosine_logits(head.classifiers,
                                                       feats))
@@ -74,7 +74,7 @@ def test_stage1_losses_are_sums_over_experts(reference):
     assert set(losses) == {
         'loss_ce', 'loss_dkt', 'loss_mkd', 'accuracy_top-1', 'accuracy_top-2'
     }
-    logits = head(feats).detach().double()
+    logits = head.expert_logits(feats).detach().double()
     target = torch.tensor([0, 2, 5, 2])
     expected = dict(
         loss_ce=reference.cross_entropy(logits, target),
@@ -94,10 +94,10 @@ def test_dkt_scale_follows_the_head_and_losses_can_be_left_out():
 def test_stage2_uses_retrain_classifiers_and_balanced_softmax(reference):
     head = _head()
     feats = _feats()
-    stage1_logits = head(feats)
+    stage1_logits = head.expert_logits(feats)
     head.set_stage(2)
     assert head.current_stage == 2
-    logits = head(feats)
+    logits = head.expert_logits(feats)
     torch.testing.assert_close(
         logits, _cosine_logits(head.retrain_classifiers, feats))
     assert not torch.allclose(logits, stage1_logits)
@@ -140,10 +140,22 @@ def test_stage_is_saved_and_class_counts_are_not():
     torch.testing.assert_close(fresh(_feats()), head(_feats()))
 
 
+def test_forward_gives_the_fused_logits_of_the_current_stage():
+    """What mode='tensor' and an exported model return: [B, C]."""
+    head = _head()
+    feats = _feats()
+    torch.testing.assert_close(head(feats), head.expert_logits(feats).mean(0))
+    assert head(feats).shape == (BATCH, NUM_CLASSES)
+    head.set_stage(2)
+    torch.testing.assert_close(
+        head(feats),
+        _cosine_logits(head.retrain_classifiers, feats).mean(0))
+
+
 def test_predict_averages_expert_logits():
     head = _head()
     feats = _feats()
-    logits = head(feats)
+    logits = head.expert_logits(feats)
     samples = head.predict(feats, _samples())
     mean_score = F.softmax(logits.mean(0), dim=1)
     for b, sample in enumerate(samples):
@@ -166,7 +178,7 @@ def test_rejects_soft_labels_bad_stage_counts_and_expert_mismatch():
         head.loss(_feats(), mixed)
     with pytest.raises(ValueError, match='stage'):
         head.set_stage(3)
-    with pytest.raises(ValueError, match='class counts'):
+    with pytest.raises(ValueError, match='positive class counts'):
         head.set_class_counts(COUNTS[:-1])
     with pytest.raises(ValueError, match='same num_experts'):
         head(_feats(num_experts=2))
