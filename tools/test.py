@@ -14,7 +14,8 @@ from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from shike_mm.utils import (find_config, release_distributed,  # noqa: E402
+from shike_mm.utils import (configure_cpu_threads,  # noqa: E402
+                            find_config, release_distributed,
                             setup_cpu_distributed)
 from shike_mm.utils.checkpoint import TRUST_ENV  # noqa: E402
 
@@ -102,12 +103,15 @@ def main(argv=None):
     if args.trust_checkpoint:
         os.environ[TRUST_ENV] = '1'
     cfg = merge_args(Config.fromfile(find_config(args.config)), args)
+    threads = configure_cpu_threads()
     setup_cpu_distributed(cfg, args.launcher)
     try:
         if 'runner_type' in cfg:
             runner = RUNNERS.build(cfg)
         else:
             runner = Runner.from_cfg(cfg)
+        if threads:
+            runner.logger.info(threads)
         metrics = runner.test()
     finally:
         release_distributed()

@@ -10,10 +10,13 @@ SMOKE_CONFIG = 'configs/smoke/tiny-resnet_fake-images.py'
 
 def _train(run_tool, data_root, work_dir, *cfg_options, resume=None):
     args = ['--resume', resume] if resume else []
+    env = {k: v for k, v in os.environ.items() if k != 'OMP_NUM_THREADS'}
     return run_tool(
         'train.py', SMOKE_CONFIG, '--work-dir', work_dir, *args,
         '--cfg-options', f'train_dataloader.dataset.data_root={data_root}',
-        f'val_dataloader.dataset.data_root={data_root}', *cfg_options)
+        f'val_dataloader.dataset.data_root={data_root}',
+        *cfg_options,
+        env=env)
 
 
 def _assert_same_tensors(left, right):
@@ -42,6 +45,9 @@ def test_resume_continues_at_epoch_3_with_optimizer_state(
         resume=os.path.join(first, 'epoch_2.pth'))
     log = proc.stdout + proc.stderr
     assert 'resumed epoch: 2' in log
+    # Without a GPU the tool chooses the thread count and says so once.
+    assert log.count('CPU-only run: torch uses') == 1
+    assert 'set OMP_NUM_THREADS to choose' in log
     assert 'Epoch(train) [3]' in log
     assert 'Epoch(train) [1]' not in log and 'Epoch(train) [2]' not in log
     assert sorted(f for f in os.listdir(resumed)

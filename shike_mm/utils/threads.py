@@ -1,0 +1,46 @@
+"""A sane number of torch threads for runs without a GPU."""
+import os
+from typing import Optional
+
+import torch
+
+#: The standard variable that chooses the thread count instead.
+THREADS_ENV = 'OMP_NUM_THREADS'
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask, which
+    respects container CPU sets), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no affinity on this platform
+        return max(1, os.cpu_count() or 1)
+
+
+def configure_cpu_threads() -> Optional[str]:
+    """Choose torch's intra-op threads for a run without a GPU.
+
+    torch's default uses every core in every process. Two training
+    processes on 2 cores, or one process on cores busy with other work,
+    then oversubscribe them and every step waits for descheduled threads.
+    Without a GPU this sets
+    ``cores // local processes - 1`` threads (at least 1), leaving a core
+    for data loading and other work. An explicit ``OMP_NUM_THREADS`` is
+    respected. Runs with a GPU are left alone.
+
+    Returns:
+        str | None: One line for the run's log saying what was chosen and
+        how to override it, or None with a GPU.
+    """
+    if torch.cuda.is_available():
+        return None
+    if os.environ.get(THREADS_ENV):
+        return (f'CPU-only run: torch uses {torch.get_num_threads()} '
+                f'threads ({THREADS_ENV}={os.environ[THREADS_ENV]})')
+    cores = available_cores()
+    processes = max(1, int(os.environ.get('LOCAL_WORLD_SIZE', 1)))
+    threads = max(1, cores // processes - 1)
+    torch.set_num_threads(threads)
+    return (f'CPU-only run: torch uses {threads} thread(s) per process '
+            f'({cores} cores, {processes} process(es), one core left for '
+            f'data loading and other work); set {THREADS_ENV} to choose')
