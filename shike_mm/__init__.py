@@ -6,6 +6,17 @@ loader in :mod:`shike_mm.utils.checkpoint`, makes ``shike_mm::`` config
 names resolve in MMEngine and MMPretrain, and adds the SHIKE models to
 MMPretrain's model hub (:mod:`shike_mm.utils.hub`).
 """
+import warnings
+
+# mmcv-lite has no compiled ops, so importing MMPretrain warns that the
+# deformable attention of detection models is missing; no classifier uses
+# it. Only that message, from that module, is silenced.
+warnings.filterwarnings(
+    'ignore',
+    message='Fail to import ``MultiScaleDeformableAttention``',
+    category=UserWarning,
+    module=r'mmcv\.cnn\.bricks\.transformer')
+
 try:
     import mmpretrain  # noqa: F401  (imports mmcv and mmengine)
 except ModuleNotFoundError as error:

@@ -10,6 +10,7 @@ if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
 import mmengine  # noqa: E402
+import torch  # noqa: E402
 from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
@@ -18,6 +19,8 @@ from shike_mm.utils import (configure_cpu_threads,  # noqa: E402
                             find_config, release_distributed,
                             setup_cpu_distributed)
 from shike_mm.utils.checkpoint import TRUST_ENV  # noqa: E402
+from shike_mm.utils.log_filters import \
+    quiet_mmengine_internal_notices  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -77,8 +80,10 @@ def merge_args(cfg, args):
         type='CheckpointMatchHook', strict=not args.non_strict)
 
     if cfg.get('test_dataloader', None) is not None:
+        # Pinned memory only helps copies to an accelerator.
         loader = ConfigDict(
-            pin_memory=True, collate_fn=dict(type='default_collate'))
+            pin_memory=torch.cuda.is_available(),
+            collate_fn=dict(type='default_collate'))
         loader.update(cfg.test_dataloader)
         loader.persistent_workers = False
         cfg.test_dataloader = loader
@@ -110,6 +115,7 @@ def main(argv=None):
             runner = RUNNERS.build(cfg)
         else:
             runner = Runner.from_cfg(cfg)
+        quiet_mmengine_internal_notices(runner.logger)
         if threads:
             runner.logger.info(threads)
         metrics = runner.test()

@@ -20,6 +20,8 @@ from shike_mm.utils import (configure_cpu_threads,  # noqa: E402
                             find_config, release_distributed,
                             setup_cpu_distributed)
 from shike_mm.utils.checkpoint import TRUST_ENV  # noqa: E402
+from shike_mm.utils.log_filters import \
+    quiet_mmengine_internal_notices  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -113,8 +115,10 @@ def merge_args(cfg, args):
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(field, None) is None:
             continue
+        # Pinned memory only helps copies to an accelerator; without one,
+        # torch warns for every loader.
         loader = ConfigDict(
-            pin_memory=True,
+            pin_memory=torch.cuda.is_available(),
             persistent_workers=True,
             collate_fn=dict(type='default_collate'))
         loader.update(cfg[field])
@@ -141,6 +145,7 @@ def main(argv=None):
             runner = RUNNERS.build(cfg)
         else:
             runner = Runner.from_cfg(cfg)
+        quiet_mmengine_internal_notices(runner.logger)
         if threads:
             runner.logger.info(threads)
         runner.train()

@@ -173,10 +173,13 @@ class SHIKEStageSwitchHook(Hook):
         for group, base_lr in zip(optimizer.param_groups, base_lrs):
             group['lr'] = self.stage2_lr * base_lr / base_lrs[0]
         # Stage-1 loss terms stop and the total changes meaning; keep the
-        # smoothed log values from mixing in stage-1 history.
-        scalars = runner.message_hub.log_scalars
-        for key in [k for k in scalars if k.startswith('train/loss')]:
-            del scalars[key]
+        # smoothed log values from mixing in stage-1 history. MessageHub
+        # has no public removal; its resumed-key record must go too, or a
+        # resumed stage-2 checkpoint warns about the stage-1 keys.
+        hub = runner.message_hub
+        for key in [k for k in hub.log_scalars if k.startswith('train/loss')]:
+            del hub.log_scalars[key]
+            hub._resumed_keys.pop(key, None)
         runner.logger.info(
             f'SHIKE stage 2 from epoch {runner.epoch}: trainable parameters '
             'are the re-trained classifiers only; optimizer state reset, '
