@@ -1,10 +1,13 @@
 """Long-tailed CIFAR-10/100 built from MMPretrain's CIFAR datasets."""
 import hashlib
+import os
+import os.path as osp
+import shutil
 from numbers import Real
 from typing import List, Sequence
 
 import numpy as np
-from mmengine.fileio import join_path
+from mmengine.fileio import LocalBackend, get_file_backend, join_path
 from mmengine.logging import print_log
 from mmpretrain.datasets import CIFAR10, CIFAR100
 from mmpretrain.registry import DATASETS
@@ -91,7 +94,7 @@ class LongTailCIFARMixin:
     def load_data_list(self) -> List[dict]:
         """Load the split, keeping the long-tailed subset of the training
         split."""
-        data_list = super().load_data_list()
+        data_list = self._read_cifar_files()
         if self.split == 'train':
             train_labels = np.array([d['gt_label'] for d in data_list])
             counts = self._long_tail_counts(train_labels)
@@ -112,6 +115,43 @@ class LongTailCIFARMixin:
             for info in data_list:
                 info['img'] = np.ascontiguousarray(info['img'][..., ::-1])
         return data_list
+
+    def _read_cifar_files(self) -> List[dict]:
+        """MMPretrain's CIFAR loading (and download, when asked), with one
+        clear message when the files are missing or the download fails, and
+        nothing of a failed download left behind."""
+        root = self.data_prefix['root']
+        if not isinstance(get_file_backend(root), LocalBackend):
+            return super().load_data_list()
+        # The folders a download would create, outermost first.
+        new_dirs = [osp.join(root, self.base_folder)]
+        while not osp.exists(new_dirs[0]) and osp.dirname(
+                new_dirs[0]) != new_dirs[0]:
+            new_dirs.insert(0, osp.dirname(new_dirs[0]))
+        new_dirs = [d for d in new_dirs if not osp.exists(d)]
+        archive = osp.join(root, self.filename)
+        had_archive = osp.exists(archive)
+        try:
+            return super().load_data_list()
+        except Exception as error:
+            if self._check_integrity():
+                raise  # the files are there; something else is wrong
+            if not had_archive and osp.isfile(archive):
+                os.remove(archive)
+            if new_dirs:
+                shutil.rmtree(new_dirs[0], ignore_errors=True)
+            names = [f for f, _ in self.train_list + self.test_list]
+            names.append(self.meta['filename'])
+            expected = ', '.join(names)
+            attempt = (f'downloading {self.url} failed ({type(error).__name__}'
+                       f': {error})' if self.download else
+                       'download=False')
+            raise RuntimeError(
+                f'{type(self).__name__}: no CIFAR data in '
+                f'{osp.join(root, self.base_folder)} (expected {expected}) '
+                f'and {attempt}. Download {self.url} (md5 {self.tgz_md5}) '
+                f'and extract it into {root}, or point data_root at the '
+                'folder that holds it') from None
 
     def _train_file(self, file_name: str) -> str:
         return join_path(self.data_prefix['root'], self.base_folder, file_name)

@@ -1,7 +1,10 @@
 """CIFAR-10/100-LT on fake CIFAR pickles."""
+import os
 import os.path as osp
 import pickle
+import socket
 from unittest import mock
+from urllib.error import URLError
 
 import numpy as np
 import pytest
@@ -204,3 +207,42 @@ def test_wrong_number_of_classes(tmp_path, no_cifar_md5):
     message = str(error.value)
     assert train_file in message
     assert 'only 10 classes, expected 100' in message
+
+
+def test_offline_download_failure_says_what_to_do_and_cleans_up(tmp_path):
+    data_root = tmp_path / 'data' / 'cifar100'
+
+    def offline_download(url, download_root, filename=None, md5=None):
+        os.makedirs(download_root, exist_ok=True)
+        with open(osp.join(download_root, filename), 'wb') as f:
+            f.write(b'partial')
+        raise URLError(socket.gaierror(-2, 'Name or service not known'))
+
+    with mock.patch('mmpretrain.datasets.cifar.download_and_extract_archive',
+                    offline_download):
+        with pytest.raises(RuntimeError) as error:
+            DATASETS.build(
+                dict(type='CIFAR100LT', data_root=str(data_root),
+                     download=True))
+    message = str(error.value)
+    assert message.startswith(
+        f'CIFAR100LT: no CIFAR data in {data_root}/cifar-100-python '
+        '(expected train, test, meta) and downloading '
+        'https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz failed '
+        '(URLError: ')
+    assert 'Name or service not known' in message
+    assert ('Download https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz'
+            ' (md5 ') in message
+    assert error.value.__cause__ is None and error.value.__suppress_context__
+    assert not (tmp_path / 'data').exists()  # nothing left behind
+    assert tmp_path.exists()  # ... but only what it created
+
+
+def test_missing_files_without_download_say_what_to_do(tmp_path):
+    (tmp_path / 'mine.txt').write_text('kept')
+    with pytest.raises(RuntimeError) as error:
+        DATASETS.build(
+            dict(type='CIFAR100LT', data_root=str(tmp_path), download=False))
+    assert 'no CIFAR data in' in str(error.value)
+    assert (tmp_path / 'mine.txt').read_text() == 'kept'
+    assert 'and download=False. Download https://' in str(error.value)
