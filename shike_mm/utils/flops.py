@@ -3,6 +3,7 @@ shared by ``tools/analysis_tools/get_flops.py`` and
 ``tools/analysis_tools/benchmark_train.py``."""
 import importlib
 import os.path as osp
+from typing import Optional, Tuple
 
 import torch
 from mmengine.analysis import FlopAnalyzer, parameter_count
@@ -28,6 +29,54 @@ def load_config(name: str) -> Config:
         return Config.fromfile(find_config(name))
     package_dir = osp.dirname(importlib.import_module(package).__file__)
     return Config.fromfile(osp.join(package_dir, '.mim', 'configs', path))
+
+
+#: Transforms that fix the output size, and the argument that gives it.
+_SIZE_TRANSFORMS = {
+    'CenterCrop': 'crop_size',
+    'Resize': 'scale',
+    'RandomCrop': 'crop_size',
+    'RandomResizedCrop': 'scale',
+}
+
+
+def _fixed_size(pipeline: list) -> Optional[Tuple[int, int]]:
+    """The output size of the last transform that fixes it, or None."""
+    for transform in reversed(pipeline or []):
+        key = _SIZE_TRANSFORMS.get(str(transform.get('type')).split('.')[-1])
+        size = transform.get(key) if key else None
+        if isinstance(size, int):
+            return size, size
+        if isinstance(size, (tuple, list)) and len(size) == 2:
+            # MMCV scales are (width, height).
+            return int(size[1]), int(size[0])
+    return None
+
+
+def input_size(cfg: Config) -> Tuple[int, int]:
+    """The ``(height, width)`` of the images a config's model predicts on:
+    the size its test pipeline produces, or, for in-memory datasets whose
+    test pipeline keeps the stored size (CIFAR), the size its training
+    pipeline crops to.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        tuple[int, int]: Height and width.
+
+    Raises:
+        ValueError: If neither pipeline fixes the size.
+    """
+    for loader in ('test_dataloader', 'train_dataloader'):
+        dataset = (cfg.get(loader) or {}).get('dataset') or {}
+        size = _fixed_size(dataset.get('pipeline'))
+        if size:
+            return size
+    raise ValueError(
+        'Cannot tell the input size of this config: neither its test nor '
+        'its training pipeline has a crop or resize to a fixed size; give '
+        'it explicitly (--shape)')
 
 
 def complexity(model: torch.nn.Module, height: int, width: int) -> dict:

@@ -74,3 +74,27 @@ def test_reads_mmpretrain_configs_by_package_name(get_flops):
     assert isinstance(cfg, Config)
     assert cfg.model.backbone.type == 'ResNet'
     assert cfg.model.backbone.depth == 50
+
+
+@pytest.mark.parametrize('name, size', [
+    (CIFAR_CONFIG, (32, 32)),  # test pipeline keeps 32: training crop
+    ('shike/shike_r32_digits-lt.py', (32, 32)),  # test Resize (32, 32)
+    (R50_CONFIG, (224, 224)),  # test CenterCrop 224
+    ('mmpretrain::resnet/resnet50_8xb32_in1k.py', (224, 224)),
+])
+def test_input_size_comes_from_the_config(get_flops, name, size):
+    assert get_flops.input_size(get_flops.load_config(name)) == size
+
+
+def test_input_size_of_a_config_without_a_fixed_size(get_flops):
+    cfg = get_flops.load_config(CIFAR_CONFIG)
+    cfg.train_dataloader.dataset.pipeline = [dict(type='PackInputs')]
+    with pytest.raises(ValueError, match='give it explicitly'):
+        get_flops.input_size(cfg)
+
+
+def test_default_shape_is_the_configs_own(get_flops, capsys):
+    get_flops.main([CIFAR_CONFIG])
+    row = capsys.readouterr().out.strip().splitlines()[2]
+    cells = [cell.strip() for cell in row.strip('|').split('|')]
+    assert cells[1:3] == ['32x32', '0.12']

@@ -3,7 +3,9 @@
 FLOPs come from MMEngine's complexity analysis (``mmengine.analysis``),
 which counts one multiply-add as one FLOP, as MMPretrain's model-zoo tables
 do. The model runs one image of ``--shape`` through its whole inference
-forward (backbone, neck and head). Parameters count every parameter of the
+forward (backbone, neck and head); the shape defaults to each config's own
+input size (its test pipeline's crop or resize, else its training crop:
+32x32 for CIFAR, 224x224 for ImageNet). Parameters count every parameter of the
 model, so a SHIKE model counts both classifier sets (stage 1 and stage 2).
 
 Besides the totals, the table splits both figures into the shared trunk
@@ -13,7 +15,7 @@ Example::
 
     python tools/analysis_tools/get_flops.py \\
         configs/shike/shike_r50_imagenet-lt.py \\
-        mmpretrain::resnet/resnet50_8xb32_in1k.py --shape 224
+        mmpretrain::resnet/resnet50_8xb32_in1k.py
 """
 import argparse
 import os.path as osp
@@ -29,7 +31,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 import shike_mm  # noqa: E402,F401  (registers the SHIKE modules)
-from shike_mm.utils.flops import PARTS, complexity, load_config  # noqa: E402
+from shike_mm.utils.flops import (PARTS, complexity,  # noqa: E402
+                                  input_size, load_config)
 
 
 def parse_args(argv=None):
@@ -45,17 +48,17 @@ def parse_args(argv=None):
         '--shape',
         type=int,
         nargs='+',
-        default=[224],
-        help='input height and width (one number for a square input)')
+        help='input height and width (one number for a square input); '
+        "default: each config's own input size")
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
         help='override entries of every config, as key=value pairs')
     args = parser.parse_args(argv)
-    if len(args.shape) == 1:
+    if args.shape and len(args.shape) == 1:
         args.shape = args.shape * 2
-    if len(args.shape) != 2:
+    if args.shape and len(args.shape) != 2:
         parser.error('--shape takes one or two numbers')
     return args
 
@@ -88,8 +91,9 @@ def main(argv=None):
         cfg = load_config(name)
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
-        figures = complexity(build_model(cfg), *args.shape)
-        print(format_row(osp.basename(name), args.shape, figures), flush=True)
+        shape = args.shape or input_size(cfg)
+        figures = complexity(build_model(cfg), *shape)
+        print(format_row(osp.basename(name), shape, figures), flush=True)
 
 
 if __name__ == '__main__':
