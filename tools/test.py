@@ -50,6 +50,25 @@ def parse_args(argv=None):
         help='fully unpickle the checkpoint; only for files from a source '
         'you trust')
     parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='test-time augmentation: average the scores over the config\'s '
+        'tta_pipeline, or, when the training pipeline flips images '
+        'horizontally, over the image and its mirror')
+    parser.add_argument(
+        '--amp', action='store_true', help='mixed-precision inference')
+    parser.add_argument(
+        '--show-dir',
+        help='save images with their predictions into this folder (a '
+        'relative path is under the work dir)')
+    parser.add_argument(
+        '--interval',
+        type=int,
+        default=1,
+        help='with --show-dir, draw every n-th test image')
+    parser.add_argument(
+        '--no-pin-memory', action='store_true', help='no pin_memory')
+    parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
@@ -65,6 +84,38 @@ def parse_args(argv=None):
     return args
 
 
+def add_test_time_augmentation(cfg):
+    """Wrap the model in ``cfg.tta_model`` (by default
+    :class:`AverageExpertScoreTTA`, which also averages the experts' scores)
+    and test with ``cfg.tta_pipeline``. A config without one gets
+    the image and its horizontal mirror, but only when its training
+    pipeline flips horizontally: a mirrored digit is another shape."""
+    pipeline = cfg.test_dataloader.dataset.pipeline
+    if cfg.get('tta_pipeline') is None:
+        train_pipeline = cfg.train_dataloader.dataset.get('pipeline', [])
+        flips = any(
+            str(t.get('type')).endswith('RandomFlip')
+            and t.get('direction', 'horizontal') == 'horizontal'
+            for t in train_pipeline)
+        if not flips:
+            raise ValueError(
+                'The config has no tta_pipeline, and its training pipeline '
+                'never flips images, so mirrored test images would be out '
+                'of its distribution; define tta_pipeline (ending in '
+                'TestTimeAug) to use --tta')
+        cfg.tta_pipeline = pipeline[:-1] + [
+            dict(
+                type='TestTimeAug',
+                transforms=[[
+                    dict(type='RandomFlip', prob=1.),
+                    dict(type='RandomFlip', prob=0.)
+                ], [pipeline[-1]]])
+        ]
+    tta_model = cfg.get('tta_model') or dict(type='AverageExpertScoreTTA')
+    cfg.model = ConfigDict(**tta_model, module=cfg.model)
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+
+
 def merge_args(cfg, args):
     """Fold the command-line arguments into the config."""
     cfg.launcher = args.launcher
@@ -78,11 +129,22 @@ def merge_args(cfg, args):
     cfg.setdefault('default_hooks', ConfigDict())
     cfg.default_hooks.checkpoint_match = dict(
         type='CheckpointMatchHook', strict=not args.non_strict)
+    if args.amp:
+        cfg.setdefault('test_cfg', ConfigDict()).fp16 = True
+    if args.show_dir is not None:
+        cfg.default_hooks.visualization = dict(
+            cfg.default_hooks.get('visualization',
+                                  dict(type='VisualizationHook')),
+            enable=True,
+            out_dir=osp.join(cfg.work_dir, args.show_dir),
+            interval=args.interval)
+    if args.tta:
+        add_test_time_augmentation(cfg)
 
     if cfg.get('test_dataloader', None) is not None:
         # Pinned memory only helps copies to an accelerator.
         loader = ConfigDict(
-            pin_memory=torch.cuda.is_available(),
+            pin_memory=torch.cuda.is_available() and not args.no_pin_memory,
             collate_fn=dict(type='default_collate'))
         loader.update(cfg.test_dataloader)
         loader.persistent_workers = False

@@ -1,4 +1,5 @@
 """tools/test.py evaluates a checkpoint and dumps predictions or metrics."""
+import os
 import pickle
 
 import pytest
@@ -91,3 +92,72 @@ def test_non_strict_loads_it_with_a_warning(mismatched_checkpoint, tmp_path,
     assert (f'WARNING - Checkpoint {mismatched_checkpoint} does not match '
             'the model: 1 missing (head.fc.bias)') in log
     assert 'accuracy/top1' in log
+
+
+CIFAR_CONFIG = 'configs/shike/shike_r32_cifar100-lt-if100.py'
+
+
+@pytest.fixture(scope='module')
+def cifar_checkpoint(tmp_path_factory):
+    """Random weights of the IF100 SHIKE model, trained (as far as the
+    checkpoint says) on one image per class."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(CIFAR_CONFIG).model)
+    path = tmp_path_factory.mktemp('cifar_ckpt') / 'shike.pth'
+    torch.save({'state_dict': model.state_dict(),
+                'meta': {'train_class_counts': [1] * 100}}, path)
+    return path
+
+
+def _cifar_options(data_root):
+    return [
+        '--cfg-options', f'test_dataloader.dataset.data_root={data_root}',
+        'test_dataloader.num_workers=0'
+    ]
+
+
+def test_tta_averages_the_image_and_its_mirror(cifar_checkpoint, fake_cifar,
+                                               tmp_path, run_tool):
+    out = tmp_path / 'tta.pkl'
+    proc = run_tool('test.py', CIFAR_CONFIG, cifar_checkpoint, '--tta',
+                    '--work-dir', tmp_path, '--out', out,
+                    *_cifar_options(fake_cifar('cifar100', 1, 1)),
+                    fake_cifar=True)
+    assert 'lt/top1' in proc.stdout + proc.stderr
+    with open(out, 'rb') as f:
+        preds = pickle.load(f)
+    assert len(preds) == 100
+    for pred in preds[:5]:
+        assert int(pred['pred_label']) == int(pred['pred_score'].argmax())
+        assert pred['expert_scores'].shape == (3, 100)
+
+
+def test_tta_refuses_mirrors_for_a_config_that_never_flips(
+        tmp_path, run_tool):
+    proc = run_tool(
+        'test.py',
+        'configs/shike/shike_r32_digits-lt.py',
+        tmp_path / 'unused.pth',
+        '--tta',
+        '--work-dir',
+        tmp_path,
+        check=False)
+    assert proc.returncode != 0
+    assert ('The config has no tta_pipeline, and its training pipeline '
+            'never flips images') in proc.stderr
+
+
+def test_amp_show_dir_and_no_pin_memory(cifar_checkpoint, fake_cifar,
+                                        tmp_path, run_tool):
+    proc = run_tool('test.py', CIFAR_CONFIG, cifar_checkpoint, '--amp',
+                    '--no-pin-memory', '--show-dir', 'shown', '--interval',
+                    '50', '--work-dir', tmp_path,
+                    *_cifar_options(fake_cifar('cifar100', 1, 1)),
+                    fake_cifar=True)
+    assert 'lt/top1' in proc.stdout + proc.stderr
+    # Test images 0 and 50, under the work dir.
+    assert sorted(os.listdir(tmp_path / 'shown')) == ['0_0.png', '50_0.png']

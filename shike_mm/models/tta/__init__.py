@@ -1,0 +1,3 @@
+from .expert_score_tta import AverageExpertScoreTTA
+
+__all__ = ['AverageExpertScoreTTA']
