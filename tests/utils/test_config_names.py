@@ -12,8 +12,7 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 
 import shike_mm  # noqa: F401  (registers the names)
-from mmpretrain import (ImageClassificationInferencer, get_model,
-                        init_model)
+from mmpretrain import ImageClassificationInferencer, get_model, init_model
 from shike_mm.utils import find_config
 from shike_mm.utils.hub import register_config_names
 
