@@ -15,7 +15,7 @@ import json
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -35,8 +35,24 @@ from shike_mm.utils.checkpoint import load_checkpoint_checked
 
 GROUP_TITLES = {'many': 'Many', 'medium': 'Medium', 'few': 'Few'}
 GROUP_COLORS = {'many': '#4c72b0', 'medium': '#dd8452', 'few': '#c44e52'}
-#: Validation metrics drawn by :func:`plot_learning_curves`, when logged.
-CURVE_METRICS = ('lt/top1', 'lt/many', 'lt/medium', 'lt/few')
+#: Validation metrics drawn by :func:`plot_learning_curves`, when logged,
+#: with their legend titles.
+CURVE_METRICS = {
+    'lt/top1': 'top-1',
+    'lt/many': 'Many',
+    'lt/medium': 'Medium',
+    'lt/few': 'Few'
+}
+#: Legend titles of the loss terms; other keys are shown as logged.
+LOSS_TITLES = {
+    'loss': 'total',
+    'loss_ce': 'cross-entropy',
+    'loss_dkt': 'DKT',
+    'loss_mkd': 'mutual KD',
+    'loss_bal': 'Balanced Softmax'
+}
+#: Line styles of the runs overlaid by :func:`plot_learning_curves`.
+RUN_STYLES = ('-', '--', ':', '-.')
 
 
 @dataclass
@@ -280,6 +296,28 @@ def _pyplot():
     return plt
 
 
+def _legend_below(ax, entries: int) -> None:
+    """A legend under the axes, never over the data."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(
+            loc='upper center',
+            bbox_to_anchor=(0.5, -0.16),
+            ncol=min(entries, 3),
+            fontsize='small',
+            frameon=False)
+
+
+def _zoomed_limits(values, margin: float = 5.0) -> Tuple[float, float]:
+    """Accuracy-axis limits around ``values`` (percent), so that small
+    differences stay visible; within [0, 100 + margin]."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return 0.0, 100.0 + margin
+    return (max(0.0, np.floor(values.min() - margin)),
+            min(100.0 + margin, np.ceil(values.max() + margin)))
+
+
 def _save(fig, out_file: str) -> None:
     folder = osp.dirname(out_file)
     if folder:
@@ -349,11 +387,7 @@ def plot_class_accuracy(per_class: Dict[str, List[dict]],
     counts_ax.plot(x, counts, color='black', marker='.', linewidth=1)
     counts_ax.set_yscale('log')
     counts_ax.set_ylabel('training images (log scale)')
-    ax.legend(
-        loc='upper center',
-        bbox_to_anchor=(0.5, -0.15),
-        ncol=3,
-        fontsize='small')
+    _legend_below(ax, len(per_class) + 3)
     ax.set_title('Per-class accuracy vs training frequency')
     _save(fig, out_file)
 
@@ -374,75 +408,89 @@ def plot_expert_preference(result: EvaluationResult, out_file: str) -> None:
     sizes = _group_sizes(result.per_class)
     x = np.arange(len(SHOT_GROUPS))
     width = 0.8 / len(bars)
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig, ax = plt.subplots(figsize=(7.0, 4.6))
     for i, (label, accuracies) in enumerate(bars):
-        ax.bar(x - 0.4 + width * (i + 0.5), accuracies, width, label=label)
+        drawn = ax.bar(
+            x - 0.4 + width * (i + 0.5), accuracies, width, label=label)
+        # Group means differ by a point or two: print them.
+        ax.bar_label(drawn, fmt='%.1f', fontsize=7, padding=1)
     ax.set_xticks(x)
     ax.set_xticklabels(
         [f'{GROUP_TITLES[g]} ({sizes[g]} cls)' for g in SHOT_GROUPS])
-    ax.set_ylim(0, 105)
+    ax.set_ylim(*_zoomed_limits([a for _, row in bars for a in row]))
     ax.set_ylabel('mean per-class accuracy (%)')
     ax.set_title(f'{result.name}: accuracy of each expert by group')
-    ax.legend(fontsize='small')
+    _legend_below(ax, len(bars))
     _save(fig, out_file)
 
 
-def plot_learning_curves(scalars_json: str, out_file: str) -> None:
-    """Training losses, learning rate and validation accuracy per epoch.
+def plot_learning_curves(runs: Dict[str, str], out_file: str) -> None:
+    """Training losses, learning rate and validation accuracy per epoch, of
+    one run or several overlaid (a baseline next to SHIKE, say).
 
     Reads MMEngine's ``vis_data/scalars.json`` with MMPretrain's
     ``load_json_log`` and, like MMPretrain's ``analyze_logs``, turns the
     training steps into epochs with the steps per epoch of the last
-    record. A dashed line marks the start of SHIKE's stage 2 (the first
-    record with ``loss_bal``).
+    record. Each run has its own line style; a vertical line of that style
+    marks the start of its SHIKE stage 2 (the first record with
+    ``loss_bal``). Legends sit below the panels and name the terms in
+    words; the accuracy axis is zoomed to the logged values.
 
     Args:
-        scalars_json (str): The log file.
+        runs (dict[str, str]): Run name to its log file.
         out_file (str): PNG to write.
     """
     plt = _pyplot()
-    log = load_json_log(scalars_json)
-    train, val = log['train'], log['val']
-    if not train:
-        raise ValueError(f'{scalars_json} holds no training records')
-    by_epoch = 'epoch' in train[-1]
-    steps_per_epoch = train[-1]['step'] / train[-1]['epoch'] \
-        if by_epoch else 1.0
-    train_x = np.array([r['step'] for r in train]) / steps_per_epoch
-    loss_keys = sorted({k for r in train for k in r if k.startswith('loss')})
-    first_stage2 = next((r for r in train if 'loss_bal' in r), None)
-    if first_stage2 is None:
-        switch = None
-    elif by_epoch:  # stage 2 starts at an epoch boundary
-        switch = first_stage2['epoch'] - 1
-    else:
-        switch = first_stage2['step']
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+    accuracies = []
+    colours = {}
+    for run, (name, scalars_json) in zip(RUN_STYLES, runs.items()):
+        log = load_json_log(scalars_json)
+        train, val = log['train'], log['val']
+        if not train:
+            raise ValueError(f'{scalars_json} holds no training records')
+        by_epoch = 'epoch' in train[-1]
+        steps_per_epoch = train[-1]['step'] / train[-1]['epoch'] \
+            if by_epoch else 1.0
+        train_x = np.array([r['step'] for r in train]) / steps_per_epoch
+        prefix = f'{name}: ' if len(runs) > 1 else ''
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    for key in loss_keys:
-        axes[0].plot([x for x, r in zip(train_x, train) if key in r],
-                     [r[key] for r in train if key in r],
-                     label=key)
+        def line(ax, key, xs, ys, title, **kwargs):
+            drawn = ax.plot(xs, ys, linestyle=run, color=colours.get(key),
+                            label=prefix + title, **kwargs)
+            colours.setdefault(key, drawn[0].get_color())
+
+        loss_keys = sorted(
+            {k
+             for r in train for k in r if k.startswith('loss')})
+        for key in loss_keys:
+            line(axes[0], key,
+                 [x for x, r in zip(train_x, train) if key in r],
+                 [r[key] for r in train if key in r],
+                 LOSS_TITLES.get(key, key), marker='.')
+        line(axes[1], 'lr', train_x, [r['lr'] for r in train],
+             'learning rate', marker='.')
+        # Validation records are stamped with the epoch (or iteration).
+        for key, title in CURVE_METRICS.items():
+            points = [(r['step'], r[key]) for r in val if key in r]
+            if points:
+                line(axes[2], key, *zip(*points), title, marker='o')
+                accuracies += [value for _, value in points]
+        first_stage2 = next((r for r in train if 'loss_bal' in r), None)
+        if first_stage2 is not None:
+            # Stage 2 starts at an epoch boundary.
+            switch = first_stage2['epoch'] - 1 if by_epoch \
+                else first_stage2['step']
+            for ax in axes:
+                ax.axvline(switch, color='gray', linestyle=run, linewidth=1,
+                           label=f'{prefix}stage 2 starts'
+                           if ax is axes[0] else None)
     axes[0].set_yscale('log')
     axes[0].set_title('training losses')
-    axes[1].plot(train_x, [r['lr'] for r in train])
     axes[1].set_title('learning rate')
-    # Validation records are stamped with the epoch (or iteration) reached.
-    for key in CURVE_METRICS:
-        points = [(r['step'], r[key]) for r in val if key in r]
-        if points:
-            axes[2].plot(*zip(*points), marker='o', label=key)
-    axes[2].set_ylim(0, 105)
+    axes[2].set_ylim(*_zoomed_limits(accuracies))
     axes[2].set_title('validation accuracy (%)')
     for ax in axes:
         ax.set_xlabel('epoch' if by_epoch else 'iteration')
-        if switch is not None:
-            ax.axvline(
-                switch,
-                color='gray',
-                linestyle='--',
-                linewidth=1,
-                label='stage 2 starts')
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize='small')
+        _legend_below(ax, len(ax.get_legend_handles_labels()[0]))
     _save(fig, out_file)

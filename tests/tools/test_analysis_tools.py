@@ -4,6 +4,7 @@ import importlib.util
 import json
 import os.path as osp
 import pickle
+import shutil
 
 import pytest
 import torch
@@ -97,12 +98,11 @@ def test_report_compares_models_and_writes_the_plots(shike_run,
     assert '| expert 3 |' in report and '| mean of expert logits |' in report
 
     for png in ('class_accuracy.png', 'expert_preference_shike.png',
-                'learning_curves_shike.png'):
+                'learning_curves.png'):
         _assert_png(out_dir / png)
     # One expert has no preference plot; a checkpoint without a training
     # log next to it has no learning curves.
     assert not (out_dir / 'expert_preference_ce.png').exists()
-    assert not (out_dir / 'learning_curves_ce.png').exists()
     for name in ('shike', 'ce'):
         table = json.loads((out_dir / f'per_class_{name}.json').read_text())
         assert [row['train_count'] for row in table] == \
@@ -127,6 +127,11 @@ def test_standalone_plot_tools(shike_run, tmp_path):
     curves = tmp_path / 'curves.png'
     _tool('plot_learning_curves').main([str(shike_run), '--out', str(curves)])
     _assert_png(curves)
+    # Two runs overlaid, named after their work dirs.
+    again = tmp_path / 'again'
+    shutil.copytree(shike_run, again)
+    _tool('plot_learning_curves').main([str(shike_run), str(again)])
+    _assert_png(shike_run / 'learning_curves.png')
 
     result = _tool('expert_preference').main([
         osp.join(REPO_ROOT, SHIKE_CONFIG),

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
+from shike_mm.utils import analysis
 from shike_mm.utils.analysis import (EvaluationResult, evaluate_checkpoint,
                                      expert_group_accuracy, find_scalars_json,
                                      format_expert_table, format_group_table,
@@ -96,32 +97,86 @@ def test_find_scalars_json_explains_a_missing_log(tmp_path):
     assert find_scalars_json(str(tmp_path)) == str(newer / 'scalars.json')
 
 
-def test_learning_curves_from_a_two_stage_log(tmp_path):
-    records = [
-        dict(
-            lr=0.1,
-            loss=3.0,
-            loss_ce=2.0,
-            loss_dkt=1.0,
-            epoch=1,
-            iter=2,
-            step=2),
-        dict(lr=0.05, loss=1.0, loss_bal=1.0, epoch=2, iter=4, step=4),
-        {
-            'lt/top1': 40.0,
-            'lt/many': 60.0,
-            'step': 2
-        },
-    ]
-    log = tmp_path / 'scalars.json'
-    log.write_text('\n'.join(json.dumps(r) for r in records))
-    out = tmp_path / 'curves' / 'curves.png'
-    plot_learning_curves(str(log), str(out))
-    assert out.read_bytes()[:4] == b'\x89PNG'
+TWO_STAGE_LOG = [
+    dict(lr=0.1, loss=3.0, loss_ce=2.0, loss_dkt=1.0, epoch=1, iter=2,
+         step=2),
+    dict(lr=0.05, loss=1.0, loss_bal=1.0, epoch=2, iter=4, step=4),
+    {'lt/top1': 40.0, 'lt/many': 60.0, 'step': 1},
+    {'lt/top1': 42.0, 'lt/many': 61.5, 'step': 2},
+]
 
-    log.write_text(json.dumps(records[-1]))
+
+def _write_log(path, records):
+    path.write_text('\n'.join(json.dumps(r) for r in records))
+    return str(path)
+
+
+@pytest.fixture
+def drawn_figures(monkeypatch):
+    """The figures the plot functions save, kept open for inspection."""
+    figures = []
+    monkeypatch.setattr(
+        analysis, '_save', lambda fig, out_file:
+        (fig.canvas.draw(), figures.append(fig)))
+    return figures
+
+
+def _legends_clear_of_the_data(fig):
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        box = legend.get_window_extent(renderer)
+        assert not box.overlaps(ax.get_window_extent(renderer)), ax.title
+
+
+def test_learning_curves_overlay_runs_with_readable_legends(
+        tmp_path, drawn_figures):
+    shike = _write_log(tmp_path / 'shike.json', TWO_STAGE_LOG)
+    baseline = _write_log(tmp_path / 'ce.json', [
+        dict(lr=0.1, loss=2.5, loss_ce=2.5, epoch=1, iter=2, step=2),
+        {'lt/top1': 41.0, 'step': 1},
+    ])
+    plot_learning_curves({'shike': shike, 'ce': baseline}, 'unused.png')
+    (fig, ) = drawn_figures
+    losses, _, accuracy = fig.axes
+    labels = losses.get_legend_handles_labels()[1]
+    assert 'shike: cross-entropy' in labels and 'ce: cross-entropy' in labels
+    assert 'shike: DKT' in labels and 'shike: stage 2 starts' in labels
+    assert accuracy.get_legend_handles_labels()[1] == [
+        'shike: top-1', 'shike: Many', 'ce: top-1'
+    ]
+    # Zoomed to the logged 40..61.5, not 0..100.
+    assert accuracy.get_ylim() == (35.0, 67.0)
+    _legends_clear_of_the_data(fig)
+
+
+def test_learning_curves_write_a_png_and_need_training_records(tmp_path):
+    log = _write_log(tmp_path / 'scalars.json', TWO_STAGE_LOG)
+    out = tmp_path / 'curves' / 'curves.png'
+    plot_learning_curves({'run': log}, str(out))
+    assert out.read_bytes()[:4] == b'\x89PNG'
+    _write_log(tmp_path / 'scalars.json', TWO_STAGE_LOG[2:])
     with pytest.raises(ValueError, match='no training records'):
-        plot_learning_curves(str(log), str(out))
+        plot_learning_curves({'run': log}, str(out))
+
+
+def test_expert_preference_labels_values_and_zooms(result, drawn_figures):
+    analysis.plot_expert_preference(result, 'unused.png')
+    (fig, ) = drawn_figures
+    (ax, ) = fig.axes
+    values = [text.get_text() for text in ax.texts]
+    assert len(values) == 3 * (result.num_experts + 1)
+    assert '62.5' not in values and '75.0' in values  # Many of the fusion
+    assert ax.get_ylim() == (0.0, 105.0)  # these values span 0 to 100
+    _legends_clear_of_the_data(fig)
+
+
+def test_zoomed_limits_keep_small_differences_visible():
+    assert analysis._zoomed_limits([61.2, 63.9]) == (56.0, 69.0)
+    assert analysis._zoomed_limits([1.0, 99.5]) == (0.0, 105.0)
+    assert analysis._zoomed_limits([float('nan')]) == (0.0, 105.0)
 
 
 def test_evaluation_needs_a_long_tail_metric(tmp_path):

@@ -9,8 +9,8 @@ Writes into ``--out-dir``:
   models side by side, with the Many/Medium/Few bands;
 - ``expert_preference_<name>.png``: each expert's accuracy per group, for
   every model with more than one expert;
-- ``learning_curves_<name>.png``: losses, LR and validation accuracy from
-  the training log next to the checkpoint, when there is one.
+- ``learning_curves.png``: losses, LR and validation accuracy from the
+  training log next to each checkpoint that has one, the models overlaid.
 
 Example::
 
@@ -119,23 +119,24 @@ def main(argv=None):
     plot_class_accuracy({r.name: r.per_class
                          for r in results},
                         osp.join(out_dir, 'class_accuracy.png'))
+    logs = {}
     for (_, checkpoint, _), result in zip(models, results):
-        label = _file_label(result.name)
         if result.num_experts > 1:
             sections += [
                 f'\n## {result.name}: accuracy (%) of each expert\n',
                 format_expert_table(result)
             ]
             plot_expert_preference(
-                result, osp.join(out_dir, f'expert_preference_{label}.png'))
+                result,
+                osp.join(out_dir,
+                         f'expert_preference_{_file_label(result.name)}.png'))
         try:
-            scalars = find_scalars_json(osp.dirname(checkpoint))
+            logs[result.name] = find_scalars_json(osp.dirname(checkpoint))
         except FileNotFoundError:
             print(f'No training log next to {checkpoint}: no learning '
                   'curves for it')
-            continue
-        plot_learning_curves(scalars,
-                             osp.join(out_dir, f'learning_curves_{label}.png'))
+    if logs:  # the runs overlaid on the same axes
+        plot_learning_curves(logs, osp.join(out_dir, 'learning_curves.png'))
 
     report = '\n'.join(sections) + '\n'
     with open(osp.join(out_dir, 'report.md'), 'w') as f:

@@ -1,11 +1,13 @@
 """Plot training losses, learning rate and validation accuracy from the
-MMEngine log of a training run (``<work_dir>/<timestamp>/vis_data/
-scalars.json``, read with MMPretrain's ``load_json_log``)::
+MMEngine logs of one or more training runs (``<work_dir>/<timestamp>/
+vis_data/scalars.json``, read with MMPretrain's ``load_json_log``), the
+runs overlaid::
 
-    python tools/analysis_tools/plot_learning_curves.py work_dirs/digits-lt
+    python tools/analysis_tools/plot_learning_curves.py \
+        work_dirs/digits-lt work_dirs/digits-lt-ce --out curves.png
 
-For other keys or several runs, MMPretrain's own
-``tools/analysis_tools/analyze_logs.py plot_curve`` reads the same file.
+For other keys, MMPretrain's own ``tools/analysis_tools/analyze_logs.py
+plot_curve`` reads the same files.
 """
 import argparse
 import os.path as osp
@@ -24,27 +26,37 @@ from shike_mm.utils.analysis import (
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Learning curves')
     parser.add_argument(
-        'log',
-        help='a scalars.json, or a work dir (its newest run is plotted)')
+        'logs',
+        nargs='+',
+        help='scalars.json files or work dirs (the newest run of each); '
+        'several are overlaid, named after their folders')
     parser.add_argument(
         '--out',
-        help='PNG to write (default: learning_curves.png in the work dir, '
-        'or next to the scalars.json)')
+        help='PNG to write (default: learning_curves.png in the first work '
+        'dir, or next to the first scalars.json)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if osp.isdir(args.log):
-        scalars = find_scalars_json(args.log)
-        out = args.out or osp.join(args.log, 'learning_curves.png')
-    elif osp.isfile(args.log):
-        scalars = args.log
-        out = args.out or osp.join(
-            osp.dirname(osp.abspath(args.log)), 'learning_curves.png')
-    else:
-        raise FileNotFoundError(f'{args.log} is neither a file nor a folder')
-    plot_learning_curves(scalars, out)
+    runs = {}
+    for log in args.logs:
+        if osp.isdir(log):
+            folder, scalars = log, find_scalars_json(log)
+        elif osp.isfile(log):
+            folder, scalars = osp.dirname(osp.abspath(log)), log
+        else:
+            raise FileNotFoundError(f'{log} is neither a file nor a folder')
+        name = osp.basename(osp.normpath(folder))
+        if name in runs:
+            raise ValueError(f'Two runs are called {name!r}; give their work '
+                             'dirs, which have different names')
+        runs[name] = scalars
+    first = args.logs[0]
+    out = args.out or osp.join(
+        first if osp.isdir(first) else osp.dirname(osp.abspath(first)),
+        'learning_curves.png')
+    plot_learning_curves(runs, out)
 
 
 if __name__ == '__main__':
