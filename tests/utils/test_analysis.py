@@ -1,6 +1,5 @@
 """The long-tail analysis helpers on small hand-made inputs."""
 import json
-import math
 import os
 
 import numpy as np
