@@ -170,7 +170,7 @@ def main(argv=None):
     if args.trust_checkpoint:
         os.environ[TRUST_ENV] = '1'
     cfg = merge_args(Config.fromfile(find_config(args.config)), args)
-    threads = configure_cpu_threads()
+    threads = configure_cpu_threads(cfg.get('cpu_threads'))
     setup_cpu_distributed(cfg, args.launcher)
     try:
         if 'runner_type' in cfg:

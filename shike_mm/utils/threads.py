@@ -17,7 +17,7 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def configure_cpu_threads() -> Optional[str]:
+def configure_cpu_threads(pinned: Optional[int] = None) -> Optional[str]:
     """Choose torch's intra-op threads for a run without a GPU.
 
     torch's default uses every core in every process. Two training
@@ -25,8 +25,14 @@ def configure_cpu_threads() -> Optional[str]:
     then oversubscribe them and every step waits for descheduled threads.
     Without a GPU this sets
     ``cores // local processes - 1`` threads (at least 1), leaving a core
-    for data loading and other work. An explicit ``OMP_NUM_THREADS`` is
-    respected. Runs with a GPU are left alone.
+    for data loading and other work. A config can pin the count
+    (``cpu_threads``), since the floating-point reduction order, and so a
+    CPU run's exact numbers, depend on it; an explicit ``OMP_NUM_THREADS``
+    overrides both. Runs with a GPU are left alone.
+
+    Args:
+        pinned (int, optional): The config's ``cpu_threads``. Defaults to
+            None (choose from the cores).
 
     Returns:
         str | None: One line for the run's log saying what was chosen and
@@ -37,6 +43,15 @@ def configure_cpu_threads() -> Optional[str]:
     if os.environ.get(THREADS_ENV):
         return (f'CPU-only run: torch uses {torch.get_num_threads()} '
                 f'threads ({THREADS_ENV}={os.environ[THREADS_ENV]})')
+    if pinned is not None:
+        if isinstance(pinned, bool) or not isinstance(pinned,
+                                                      int) or pinned < 1:
+            raise ValueError(
+                f'cpu_threads must be a positive integer, got {pinned!r}')
+        torch.set_num_threads(pinned)
+        return (f'CPU-only run: torch uses {pinned} thread(s) per process, '
+                f'as the config pins (cpu_threads); {THREADS_ENV} '
+                'overrides it')
     cores = available_cores()
     processes = max(1, int(os.environ.get('LOCAL_WORLD_SIZE', 1)))
     threads = max(1, cores // processes - 1)

@@ -53,3 +53,21 @@ def test_gpu_runs_are_left_alone(cpu_machine, monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     assert threads.configure_cpu_threads() is None
     assert torch.get_num_threads() == 5
+
+
+def test_a_config_can_pin_the_count(cpu_machine):
+    cpu_machine(8)
+    assert threads.configure_cpu_threads(pinned=2) == (
+        'CPU-only run: torch uses 2 thread(s) per process, as the config '
+        'pins (cpu_threads); OMP_NUM_THREADS overrides it')
+    assert torch.get_num_threads() == 2
+    with pytest.raises(ValueError, match='cpu_threads must be a positive'):
+        threads.configure_cpu_threads(pinned=0)
+
+
+def test_omp_num_threads_overrides_the_pin(cpu_machine, monkeypatch):
+    cpu_machine(8)
+    torch.set_num_threads(3)
+    monkeypatch.setenv('OMP_NUM_THREADS', '3')
+    threads.configure_cpu_threads(pinned=1)
+    assert torch.get_num_threads() == 3
