@@ -1,5 +1,4 @@
 """Packaging for shike-mm, an MMPretrain plugin for SHIKE."""
-import os
 import os.path as osp
 import shutil
 
@@ -71,7 +70,10 @@ setup(
             'onedl-mmengine>=0.10.8,<1',
             'onedl-mmcv>=2.0.0,<2.4.0',
         ],
-        'tests': ['pytest>=7', 'scikit-learn', 'matplotlib'],
+        # onnx and onnxruntime: the export test checks ONNX outputs.
+        'tests': [
+            'pytest>=7', 'scikit-learn', 'matplotlib', 'onnx', 'onnxruntime'
+        ],
         'demo': ['scikit-learn', 'matplotlib'],
     },
     cmdclass={'build_py': BuildPyWithMimFiles},
