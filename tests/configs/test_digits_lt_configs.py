@@ -96,3 +96,29 @@ def test_baseline_is_one_plain_cross_entropy_expert():
     assert model.neck.num_experts == model.head.num_experts == 1
     assert not model.neck.fuse
     assert model.head.dkt_loss is None and model.head.mkd_loss is None
+
+
+def test_kd_losses_have_the_cifar100_strength_per_sample():
+    """DKT and MKD act with the per-sample strength of the official
+    CIFAR-100 recipe (weight 10 and 1 averaged over B x C, C = 100)."""
+    import torch
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    digits = MODELS.build(Config.fromfile(SHIKE_CONFIG).model.head)
+    cifar_config = osp.join(REPO_ROOT,
+                            'configs/shike/shike_r32_cifar100-lt-if100.py')
+    cifar = MODELS.build(Config.fromfile(cifar_config).model.head)
+    batch = 8
+    for num_classes, head in ((10, digits), (100, cifar)):
+        logits = (torch.rand(3, batch, num_classes) * 60 - 30).double()
+        target = torch.randint(num_classes, (batch, ))
+        # Per sample, summed over classes: a batchmean KL with weight 1.
+        unit_dkt = type(head.dkt_loss)(
+            loss_weight=1.0, reduction='batchmean', scale=head.scale)
+        unit_mkd = type(head.mkd_loss)(loss_weight=1.0, reduction='batchmean')
+        torch.testing.assert_close(
+            head.dkt_loss(logits, target) / unit_dkt(logits, target),
+            torch.tensor(0.1, dtype=torch.float64))
+        torch.testing.assert_close(
+            head.mkd_loss(logits) / unit_mkd(logits),
+            torch.tensor(0.01, dtype=torch.float64))
