@@ -4,7 +4,7 @@ import json
 import logging
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -72,14 +72,51 @@ def group_accuracy(per_class: np.ndarray,
     return means
 
 
+def _finite_or_none(confidences, correct):
+    """float64 arrays of the inputs, or None if a confidence is not
+    finite (a diverged model's prediction has no bin)."""
+    confidences = np.asarray(confidences, dtype=np.float64)
+    correct = np.asarray(correct, dtype=np.float64)
+    if not np.isfinite(confidences).all():
+        return None
+    return confidences, correct
+
+
+def reliability_bins(confidences: np.ndarray,
+                     correct: np.ndarray,
+                     num_bins: int = 15
+                     ) -> List[Tuple[int, float, float, float]]:
+    """The non-empty equal-width confidence bins of a reliability diagram.
+
+    Bin ``b`` holds confidences in ``(b / B, (b + 1) / B]`` (the first bin
+    also holds 0).
+
+    Args:
+        confidences (np.ndarray): Finite confidences in [0, 1].
+        correct (np.ndarray): Whether each prediction is right.
+        num_bins (int): Number of bins ``B``. Defaults to 15.
+
+    Returns:
+        list[tuple[int, float, float, float]]: Per non-empty bin, in
+        order: its index ``b``, the fraction of the samples in it, their
+        accuracy and their mean confidence.
+    """
+    confidences = np.asarray(confidences, dtype=np.float64)
+    correct = np.asarray(correct, dtype=np.float64)
+    bins = np.clip(
+        np.ceil(confidences * num_bins).astype(np.int64) - 1, 0, num_bins - 1)
+    return [(int(b), float((bins == b).mean()),
+             float(correct[bins == b].mean()),
+             float(confidences[bins == b].mean())) for b in np.unique(bins)]
+
+
 def expected_calibration_error(confidences: np.ndarray,
                                correct: np.ndarray,
                                num_bins: int = 15) -> float:
     """Expected calibration error over equal-width confidence bins.
 
-    Bin ``b`` holds confidences in ``(b / B, (b + 1) / B]`` (the first bin
-    also holds 0). ECE is the sample-weighted mean over bins of
-    ``|accuracy - mean confidence|``.
+    ECE is the sample-weighted mean over the bins of
+    :func:`reliability_bins` of ``|accuracy - mean confidence|``.
 
     Args:
         confidences (np.ndarray): Confidence of each prediction, in [0, 1].
@@ -90,18 +127,101 @@ def expected_calibration_error(confidences: np.ndarray,
         float: ECE as a fraction in [0, 1]; NaN if a confidence is not
         finite (a diverged model), since such a prediction has no bin.
     """
-    confidences = np.asarray(confidences, dtype=np.float64)
-    correct = np.asarray(correct, dtype=np.float64)
-    if not np.isfinite(confidences).all():
+    checked = _finite_or_none(confidences, correct)
+    if checked is None:
         return float('nan')
-    bins = np.clip(
-        np.ceil(confidences * num_bins).astype(np.int64) - 1, 0, num_bins - 1)
-    ece = 0.0
-    for b in np.unique(bins):
-        in_bin = bins == b
-        gap = abs(correct[in_bin].mean() - confidences[in_bin].mean())
-        ece += in_bin.mean() * gap
-    return float(ece)
+    return float(
+        sum(weight * abs(accuracy - confidence)
+            for _, weight, accuracy, confidence in reliability_bins(
+                *checked, num_bins)))
+
+
+def maximum_calibration_error(confidences: np.ndarray,
+                              correct: np.ndarray,
+                              num_bins: int = 15) -> float:
+    """Largest ``|accuracy - mean confidence|`` over the non-empty
+    equal-width bins of :func:`reliability_bins`.
+
+    Returns:
+        float: MCE as a fraction in [0, 1]; NaN for a non-finite
+        confidence.
+    """
+    checked = _finite_or_none(confidences, correct)
+    if checked is None:
+        return float('nan')
+    return float(
+        max(
+            abs(accuracy - confidence)
+            for _, _, accuracy, confidence in reliability_bins(
+                *checked, num_bins)))
+
+
+def adaptive_calibration_error(confidences: np.ndarray,
+                               correct: np.ndarray,
+                               num_bins: int = 15) -> float:
+    """ECE over equal-mass bins (adaptive ECE, Nixon et al., 2019).
+
+    The predictions, sorted by confidence (stably), are cut into
+    ``num_bins`` runs whose sizes differ by at most one (``np.array_split``);
+    the error is the sample-weighted mean of ``|accuracy - mean confidence|``
+    over the runs. Equal-width bins leave most of a confident model's
+    predictions in the last bin; equal-mass bins do not.
+
+    Returns:
+        float: Adaptive ECE as a fraction in [0, 1]; NaN for a non-finite
+        confidence.
+    """
+    checked = _finite_or_none(confidences, correct)
+    if checked is None:
+        return float('nan')
+    confidences, correct = checked
+    order = np.argsort(confidences, kind='stable')
+    error = 0.0
+    for members in np.array_split(order, min(num_bins, len(order))):
+        gap = abs(correct[members].mean() - confidences[members].mean())
+        error += len(members) / len(order) * gap
+    return float(error)
+
+
+def negative_log_likelihood(true_scores: np.ndarray) -> float:
+    """Mean ``-log p_y`` in nats, from the probability each prediction
+    gives its true class.
+
+    A probability below float32's smallest normal number (a softmax that
+    underflowed) counts as that number, so one sample cannot make it
+    infinite.
+
+    Args:
+        true_scores (np.ndarray): ``[N]`` probabilities ``p_y``.
+
+    Returns:
+        float: NLL; NaN if a score is not finite.
+    """
+    true_scores = np.asarray(true_scores, dtype=np.float64)
+    if not np.isfinite(true_scores).all():
+        return float('nan')
+    floor = np.finfo(np.float32).tiny
+    return float(-np.log(np.maximum(true_scores, floor)).mean())
+
+
+def brier_score(true_scores: np.ndarray, sum_squares: np.ndarray) -> float:
+    """Mean over samples of ``sum_c (p_c - [c = y])^2``, in [0, 2].
+
+    Per sample this is ``sum_c p_c^2 - 2 p_y + 1``, so the probability of
+    the true class and the sum of squared probabilities are all it needs.
+
+    Args:
+        true_scores (np.ndarray): ``[N]`` probabilities ``p_y``.
+        sum_squares (np.ndarray): ``[N]`` sums ``sum_c p_c^2``.
+
+    Returns:
+        float: The Brier score; NaN if an input is not finite.
+    """
+    per_sample = (np.asarray(sum_squares, dtype=np.float64) -
+                  2 * np.asarray(true_scores, dtype=np.float64) + 1)
+    if not np.isfinite(per_sample).all():
+        return float('nan')
+    return float(per_sample.mean())
 
 
 @METRICS.register_module()
@@ -117,10 +237,14 @@ class LongTailMetric(BaseMetric):
       images; Medium: ``few_thr`` to ``many_thr``; Few: fewer than
       ``few_thr``), counting only classes present in the evaluated set. A
       group without such classes reports NaN, so the keys never change;
-    - ``ece``: expected calibration error of the top-1 prediction with
-      ``ece_bins`` equal-width bins on ``max(pred_score)``, so
+    - calibration of the top-1 prediction on ``max(pred_score)``, so
       ``pred_score`` must be probabilities (MMPretrain heads give softmax
-      scores).
+      scores): ``ece`` (expected calibration error, ``ece_bins``
+      equal-width bins), ``mce`` (maximum calibration error, the same bins)
+      and ``adaptive_ece`` (ECE over ``ece_bins`` equal-mass bins), all in
+      percent;
+    - ``nll``: mean negative log-likelihood of the true class, in nats;
+    - ``brier``: mean Brier score ``sum_c (p_c - [c = y])^2``, in [0, 2].
 
     Per-class accuracy is not put in the results (a list per validation
     would flood the log); set ``per_class_out`` to write it as JSON.
@@ -149,7 +273,8 @@ class LongTailMetric(BaseMetric):
         ann_file (str, optional): Training split file
             (``relative/path label`` lines) to count. Defaults to None.
             Give at most one of ``class_counts`` and ``ann_file``.
-        ece_bins (int): Number of ECE bins. Defaults to 15.
+        ece_bins (int): Number of bins of the ECE, MCE and adaptive ECE.
+            Defaults to 15.
         per_class_out (str, optional): JSON file receiving each class's
             training count, group, number of evaluated samples and accuracy.
             Defaults to None.
@@ -230,8 +355,9 @@ class LongTailMetric(BaseMetric):
         self._counts = counts
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        """Keep, per sample, the label, top-1 prediction, its confidence and
-        the top-k hits (not the full score vector).
+        """Keep, per sample, the label, top-1 prediction, its confidence,
+        the top-k hits, the score of the true class and the sum of squared
+        scores (not the full score vector).
 
         Args:
             data_batch: Unused.
@@ -254,14 +380,18 @@ class LongTailMetric(BaseMetric):
         # A non-finite score ranks arbitrarily (NaN sorts first): such a
         # prediction is never a hit.
         hits = (ranked == labels[:, None]) & finite[:, None]
+        true_scores = scores.double().gather(1, labels[:, None])[:, 0]
+        sum_squares = scores.double().square().sum(dim=1)
         for i, label in enumerate(labels.tolist()):
             topk_hits = [bool(hits[i, :k].any()) for k in self.topk]
+            nan = float('nan')
             self.results.append(
                 dict(
                     gt_label=label,
                     pred_label=int(ranked[i, 0]) if finite[i] else -1,
-                    confidence=float(confidences[i, 0])
-                    if finite[i] else float('nan'),
+                    confidence=float(confidences[i, 0]) if finite[i] else nan,
+                    true_score=float(true_scores[i]) if finite[i] else nan,
+                    sum_squares=float(sum_squares[i]) if finite[i] else nan,
                     topk_hits=topk_hits,
                     num_classes=num_classes))
 
@@ -289,8 +419,14 @@ class LongTailMetric(BaseMetric):
         groups = shot_groups(train_counts, self.many_thr, self.few_thr)
         metrics.update(group_accuracy(per_class, groups))
         confidences = np.array([r['confidence'] for r in results])
-        metrics['ece'] = 100.0 * expected_calibration_error(
-            confidences, correct, self.ece_bins)
+        for key, error in (('ece', expected_calibration_error),
+                           ('mce', maximum_calibration_error),
+                           ('adaptive_ece', adaptive_calibration_error)):
+            metrics[key] = 100.0 * error(confidences, correct, self.ece_bins)
+        true_scores = np.array([r['true_score'] for r in results])
+        metrics['nll'] = negative_log_likelihood(true_scores)
+        metrics['brier'] = brier_score(
+            true_scores, np.array([r['sum_squares'] for r in results]))
         num_nonfinite = int((~np.isfinite(confidences)).sum())
         if num_nonfinite:
             # Loud, and never the best checkpoint: NaN compares false.

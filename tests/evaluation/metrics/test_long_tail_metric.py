@@ -13,9 +13,13 @@ import shike_mm  # noqa: F401  (registers the metric)
 from mmpretrain.registry import DATASETS, METRICS
 from mmpretrain.structures import DataSample
 from shike_mm.evaluation.metrics import (LongTailMetric,
+                                         adaptive_calibration_error,
+                                         brier_score,
                                          expected_calibration_error,
-                                         group_accuracy, per_class_accuracy,
-                                         shot_groups)
+                                         group_accuracy,
+                                         maximum_calibration_error,
+                                         negative_log_likelihood,
+                                         per_class_accuracy, shot_groups)
 from shike_mm.testing import write_image_folder
 
 # Training counts: class 0 Many (>100), classes 1 and 3 Medium (20 and 100
@@ -45,6 +49,24 @@ SAMPLES = [
 #   (0.867, 0.933]: {0.90, 0.88, 0.90} right acc 1, conf 0.89333,
 #                                            gap 0.10667, weight 3/8
 #   ECE = (0.42 + 0.62 + 3 * 0.18 + 3 * 0.10667) / 8 = 1.90 / 8 = 0.2375
+# MCE: the largest of those gaps, 0.62.
+# Adaptive ECE, 15 equal-mass bins of 8 samples: 8 bins of one sample,
+#   gaps 0.42, 0.62, 0.84 (wrong) and 0.15, 0.15, 0.12, 0.10, 0.10 (right)
+#   -> 2.50 / 8 = 0.3125.
+# NLL and Brier: the loops of _nll and _brier below.
+
+
+def _nll(samples):
+    return sum(-math.log(score[label]) for label, score in samples) / len(
+        samples)
+
+
+def _brier(samples):
+    return sum(
+        sum((p - (c == label))**2 for c, p in enumerate(score))
+        for label, score in samples) / len(samples)
+
+
 EXPECTED = {
     'lt/top1': 62.5,
     'lt/top2': 87.5,
@@ -52,6 +74,10 @@ EXPECTED = {
     'lt/medium': 75.0,
     'lt/few': 50.0,
     'lt/ece': 23.75,
+    'lt/mce': 62.0,
+    'lt/adaptive_ece': 31.25,
+    'lt/nll': _nll(SAMPLES),
+    'lt/brier': _brier(SAMPLES),
 }
 
 
@@ -94,6 +120,55 @@ def test_ece_by_hand():
     # A perfectly calibrated bin contributes nothing.
     assert expected_calibration_error([0.5, 0.5], [True, False], 15) == \
         pytest.approx(0.0)
+
+
+def test_mce_and_adaptive_ece_by_hand():
+    confidences = [0.3, 0.5, 0.6, 0.9, 1.0]
+    correct = [True, False, True, True, False]
+    # Equal-width bins of test_ece_by_hand: gaps 0.1 and 0.5 / 3.
+    assert maximum_calibration_error(confidences, correct, 2) == \
+        pytest.approx(0.5 / 3)
+    # Equal mass, 2 bins of sorted confidences: {0.3 r, 0.5 w, 0.6 r}
+    #   acc 2/3, conf 1.4/3, gap 0.6/3, weight 3/5; {0.9 r, 1.0 w} acc 1/2,
+    #   conf 0.95, gap 0.45, weight 2/5 -> 0.12 + 0.18 = 0.30.
+    assert adaptive_calibration_error(confidences, correct, 2) == \
+        pytest.approx(0.30)
+    # Unsorted input gives the same.
+    assert adaptive_calibration_error(confidences[::-1], correct[::-1],
+                                      2) == pytest.approx(0.30)
+
+
+def test_nll_and_brier_by_hand():
+    # p_y = 0.5 and 0.25: NLL = (log 2 + log 4) / 2.
+    assert negative_log_likelihood([0.5, 0.25]) == pytest.approx(
+        (math.log(2) + math.log(4)) / 2)
+    # Scores (0.5, 0.5) with y = 0: 0.25 + 0.25; (0.25, 0.75) with y = 0:
+    # 0.5625 + 0.5625.
+    assert brier_score([0.5, 0.25], [0.5, 0.625]) == pytest.approx(
+        (0.5 + 1.125) / 2)
+    # An underflowed softmax stays finite.
+    assert math.isfinite(negative_log_likelihood([0.0, 1.0]))
+
+
+def test_process_keeps_a_few_numbers_per_sample():
+    metric = LongTailMetric(topk=(1, 2), class_counts=TRAIN_COUNTS)
+    metric.process(None, _data_samples()[:1])
+    (kept, ) = metric.results
+    assert set(kept) == {
+        'gt_label', 'pred_label', 'confidence', 'true_score', 'sum_squares',
+        'topk_hits', 'num_classes'
+    }
+    assert kept['true_score'] == pytest.approx(0.90)
+    assert kept['sum_squares'] == pytest.approx(0.81 + 0.0025 + 0.0009 +
+                                                0.0004)
+
+
+@pytest.mark.parametrize('error', [
+    expected_calibration_error, maximum_calibration_error,
+    adaptive_calibration_error
+])
+def test_binned_errors_are_nan_for_non_finite_confidences(error):
+    assert math.isnan(error([0.9, float('inf')], [True, False], 15))
 
 
 def test_ece_is_nan_for_non_finite_confidences():
