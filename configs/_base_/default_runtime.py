@@ -15,6 +15,9 @@ default_hooks = dict(
     channel_order=dict(type='ChannelOrderCheckHook'),
     checkpoint_match=dict(type='CheckpointMatchHook', strict=False),
     nonfinite_loss=dict(type='NonFiniteLossHook', action='error'),
+    # Speed option, off in the recipes: the model and its inputs in
+    # channels-last memory format (docs/performance.md).
+    channels_last=dict(type='ChannelsLastHook', enable=False),
 )
 
 env_cfg = dict(

@@ -1,10 +1,12 @@
 from .channel_order_check_hook import ChannelOrderCheckHook
+from .channels_last_hook import ChannelsLastHook
 from .checkpoint_match_hook import CheckpointMatchHook
 from .class_counts_hook import ClassCountsHook
 from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .stage_switch_hook import SHIKEStageSwitchHook
 
 __all__ = [
-    'ChannelOrderCheckHook', 'CheckpointMatchHook', 'ClassCountsHook',
-    'NonFiniteLossError', 'NonFiniteLossHook', 'SHIKEStageSwitchHook'
+    'ChannelOrderCheckHook', 'ChannelsLastHook', 'CheckpointMatchHook',
+    'ClassCountsHook', 'NonFiniteLossError', 'NonFiniteLossHook',
+    'SHIKEStageSwitchHook'
 ]
