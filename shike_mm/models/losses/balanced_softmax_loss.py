@@ -1,5 +1,7 @@
 """Balanced Softmax: cross-entropy on logits shifted by the log class
 counts."""
+from typing import Optional, Sequence
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -16,8 +18,17 @@ class BalancedSoftmaxLoss(nn.Module):
     SHIKE's classifier re-training stage. Classes with zero count get a
     ``-inf`` shifted logit, i.e. no probability mass.
 
+    ``expert_taus`` gives each expert ``m`` its own strength, the
+    cross-entropy of ``logits_m + tau_m * log(class_counts)`` (BalPoE,
+    Sanchez Aimar et al., CVPR 2023): ``tau = 0`` is plain cross-entropy
+    (a head-biased expert), 1 Balanced Softmax, 2 a tail-biased expert.
+    With taus averaging 1, such as ``(0, 1, 2)``, the mean of the expert
+    logits is adjusted as much as one Balanced-Softmax expert's.
+
     Args:
         loss_weight (float): Weight of the loss. Defaults to 1.0.
+        expert_taus (Sequence[float], optional): One ``tau`` per expert.
+            Defaults to None: every expert uses ``tau = 1`` (SHIKE).
 
     Inputs:
         logits (Tensor): Expert logits ``[M, B, C]``, or ``[B, C]`` for one.
@@ -28,9 +39,17 @@ class BalancedSoftmaxLoss(nn.Module):
         Tensor: The scalar loss, float32 for half-precision logits.
     """
 
-    def __init__(self, loss_weight: float = 1.0):
+    def __init__(self,
+                 loss_weight: float = 1.0,
+                 expert_taus: Optional[Sequence[float]] = None):
         super().__init__()
         self.loss_weight = loss_weight
+        if expert_taus is not None:
+            expert_taus = tuple(float(tau) for tau in expert_taus)
+            if not expert_taus or not all(tau >= 0 for tau in expert_taus):
+                raise ValueError('BalancedSoftmaxLoss.expert_taus must be '
+                                 f'non-negative numbers, got {expert_taus}')
+        self.expert_taus = expert_taus
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor,
                 class_counts: torch.Tensor) -> torch.Tensor:
@@ -42,7 +61,18 @@ class BalancedSoftmaxLoss(nn.Module):
                 f'{tuple(logits.shape)} and {tuple(class_counts.shape)}')
         logits = upcast_logits(logits)
         num_experts, batch_size, num_classes = logits.shape
-        shifted = logits + class_counts.to(logits).log()
+        log_counts = class_counts.to(logits).log()
+        if self.expert_taus is None:
+            shifted = logits + log_counts
+        else:
+            if len(self.expert_taus) != num_experts:
+                raise ValueError(
+                    f'BalancedSoftmaxLoss.expert_taus has '
+                    f'{len(self.expert_taus)} entries for {num_experts} '
+                    'experts')
+            taus = logits.new_tensor(self.expert_taus)[:, None, None]
+            # tau = 0 leaves even a zero-count class alone (0 * -inf).
+            shifted = logits + torch.where(taus == 0, 0.0, taus * log_counts)
         loss_sum = F.cross_entropy(
             shifted.reshape(-1, num_classes),
             target.repeat(num_experts),

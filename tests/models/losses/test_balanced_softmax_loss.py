@@ -59,3 +59,60 @@ def test_rejects_counts_of_wrong_length():
         BalancedSoftmaxLoss()(
             torch.zeros(2, 4, 5), torch.zeros(4, dtype=torch.long),
             torch.ones(4))
+
+
+def _per_expert_tau_reference(z, y, counts, taus):
+    """sum_m mean_b -log softmax(z[m, b] + tau_m log n)[y_b], per sample."""
+    total = z.new_zeros(())
+    for m, tau in enumerate(taus):
+        for b in range(z.shape[1]):
+            shifted = z[m, b] + tau * torch.log(counts.to(z))
+            total = total - torch.log_softmax(shifted, dim=0)[int(y[b])]
+    return total / z.shape[1]
+
+
+def test_default_loss_is_bit_identical_to_shike(reference):
+    """Without expert_taus the loss is computed exactly as before the
+    option existed (the official recipe)."""
+    logits = reference.cosine_logits(3, 6, 5, seed=7).float()
+    target = torch.tensor([0, 1, 2, 3, 4, 4])
+    counts = COUNTS.float()
+    before = F.cross_entropy(
+        (logits + counts.log()).reshape(-1, 5),
+        target.repeat(3),
+        reduction='sum') / 6
+    assert torch.equal(BalancedSoftmaxLoss()(logits, target, counts), before)
+
+
+def test_per_expert_taus_match_reference(reference):
+    logits = reference.cosine_logits(3, 6, 5, seed=3)
+    target = torch.tensor([0, 1, 2, 3, 4, 4])
+    taus = (0.0, 1.0, 2.0)
+    loss = BalancedSoftmaxLoss(expert_taus=taus)
+    value, grad = _value_and_grad(lambda z: loss(z, target, COUNTS), logits)
+    expected, expected_grad = _value_and_grad(
+        lambda z: _per_expert_tau_reference(z, target, COUNTS, taus), logits)
+    torch.testing.assert_close(value, expected, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-9, atol=1e-12)
+    # tau = 0 is plain cross-entropy on that expert.
+    plain = BalancedSoftmaxLoss(expert_taus=(0.0, ))
+    torch.testing.assert_close(
+        plain(logits[:1], target, COUNTS), F.cross_entropy(logits[0], target))
+
+
+def test_tau_zero_ignores_a_class_without_samples(reference):
+    logits = reference.cosine_logits(2, 4, 5)
+    counts = torch.tensor([10.0, 5.0, 3.0, 2.0, 0.0])
+    value = BalancedSoftmaxLoss(expert_taus=(0.0, 1.0))(
+        logits, torch.tensor([0, 1, 2, 3]), counts)
+    assert torch.isfinite(value)
+
+
+def test_expert_taus_are_checked():
+    with pytest.raises(ValueError, match='non-negative'):
+        BalancedSoftmaxLoss(expert_taus=(1.0, -1.0))
+    with pytest.raises(ValueError, match='expert_taus has 2 entries for 3 '
+                       'experts'):
+        BalancedSoftmaxLoss(expert_taus=(0.0, 1.0))(
+            torch.zeros(3, 4, 5), torch.zeros(4, dtype=torch.long),
+            torch.ones(5))
