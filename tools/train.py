@@ -38,7 +38,11 @@ def parse_args(argv=None):
         help='resume from this checkpoint; without a path, from the latest '
         'checkpoint in the work dir')
     parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision')
+        '--amp',
+        action='store_true',
+        help='automatic mixed precision (AmpOptimWrapper): fp16, or bf16 '
+        'with --cfg-options optim_wrapper.dtype=bfloat16; without a GPU '
+        'the run trains in fp32')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -91,16 +95,6 @@ def merge_args(cfg, args):
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper' and \
-            not torch.cuda.is_available():
-        # MMEngine's AMP wrapper needs a GPU; train in fp32 instead.
-        print_log(
-            'No GPU: AmpOptimWrapper replaced by OptimWrapper (fp32).',
-            logger='current',
-            level=logging.WARNING)
-        cfg.optim_wrapper.type = 'OptimWrapper'
-        for amp_only in ('loss_scale', 'dtype', 'use_fsdp'):
-            cfg.optim_wrapper.pop(amp_only, None)
 
     if args.resume == 'auto':
         cfg.resume = True
@@ -130,7 +124,63 @@ def merge_args(cfg, args):
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    # After --cfg-options, which may ask for AMP or compilation too.
+    amp_without_gpu(cfg)
+    compile_without_compiler(cfg)
     return cfg
+
+
+def amp_without_gpu(cfg):
+    """Train in fp32 where MMEngine's AMP wrapper cannot run (no GPU),
+    whatever its ``dtype`` (fp16 or bf16), with a warning."""
+    wrapper = cfg.optim_wrapper
+    if wrapper.get('type') not in ('AmpOptimWrapper',
+                                   'mmengine.AmpOptimWrapper') or \
+            torch.cuda.is_available():
+        return
+    dtype = wrapper.get('dtype') or 'float16'
+    print_log(
+        f'No GPU: AmpOptimWrapper ({dtype}) replaced by OptimWrapper (fp32); '
+        "MMEngine's AMP wrapper needs a GPU.",
+        logger='current',
+        level=logging.WARNING)
+    wrapper.type = 'OptimWrapper'
+    for amp_only in ('loss_scale', 'dtype', 'use_fsdp'):
+        wrapper.pop(amp_only, None)
+
+
+def inductor_missing():
+    """Why torch.compile's default backend (inductor) cannot generate code
+    here, or None: it needs Triton on a GPU, a C++ compiler on the CPU."""
+    if torch.cuda.is_available():
+        from torch.utils._triton import has_triton
+        return None if has_triton() else \
+            'inductor needs Triton for CUDA, which is not installed'
+    try:
+        from torch._inductor.cpp_builder import get_cpp_compiler
+        get_cpp_compiler()
+    except Exception as err:  # no compiler found
+        lines = str(err).strip().splitlines()
+        return 'inductor needs a C++ compiler for the CPU ' \
+            f'({type(err).__name__}: {lines[0] if lines else ""})'
+    return None
+
+
+def compile_without_compiler(cfg):
+    """Train uncompiled, with a warning naming the reason, where the config
+    asks MMEngine to compile with inductor and inductor cannot run."""
+    compile_cfg = cfg.get('compile')
+    if not compile_cfg:
+        return
+    backend = compile_cfg.get('backend', 'inductor') if isinstance(
+        compile_cfg, dict) else 'inductor'
+    reason = inductor_missing() if backend == 'inductor' else None
+    if reason:
+        print_log(
+            f'torch.compile skipped, training uncompiled: {reason}.',
+            logger='current',
+            level=logging.WARNING)
+        cfg.compile = False
 
 
 def main(argv=None):
