@@ -73,6 +73,8 @@ from mmengine.registry import FUNCTIONS, init_default_scope  # noqa: E402
 from mmengine.runner.amp import autocast  # noqa: E402
 
 import shike_mm  # noqa: E402,F401  (registers the SHIKE modules)
+from shike_mm.engine.hooks.channels_last_hook import \
+    to_channels_last  # noqa: E402
 from shike_mm.utils.flops import complexity, load_config  # noqa: E402
 
 AMP_DTYPES = {'none': None, 'fp16': 'float16', 'bf16': 'bfloat16'}
@@ -411,15 +413,6 @@ def _peak_memory(device: torch.device) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _channels_last_inputs(module, args, output):
-    """Forward hook of the data preprocessor: inputs in channels-last."""
-    inputs = output['inputs']
-    if isinstance(inputs, torch.Tensor) and inputs.dim() == 4:
-        output['inputs'] = inputs.contiguous(
-            memory_format=torch.channels_last)
-    return output
-
-
 def time_steps(model, batch, optim_wrapper, device: torch.device,
                warmup: int, iters: int) -> dict:
     """Run ``warmup`` then ``iters`` train steps.
@@ -496,9 +489,8 @@ def benchmark(name: str, args, device: torch.device,
     model.train()
 
     model.to(device)
-    if args.channels_last:
-        model.to(memory_format=torch.channels_last)
-        model.data_preprocessor.register_forward_hook(_channels_last_inputs)
+    if args.channels_last:  # as ChannelsLastHook in a one-process run
+        to_channels_last(model)
     optim_wrapper = build_optim_wrapper(model,
                                         optim_wrapper_cfg(cfg, amp, device))
     if args.compile:  # as Runner._maybe_compile('train_step')
