@@ -1,3 +1,4 @@
+from .post_processed_head import PostProcessedHead
 from .shike_head import SHIKEHead
 
-__all__ = ['SHIKEHead']
+__all__ = ['SHIKEHead', 'PostProcessedHead']

@@ -13,7 +13,9 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from ..losses.utils import upcast_logits
+from ..post_processors import PostProcessorChain
 from ..utils import NormedLinear
+from ..utils.prior import check_prior
 
 STAGES = (1, 2)
 
@@ -61,6 +63,16 @@ class SHIKEHead(ClsHead):
             Defaults to ``(1, )``.
         cal_acc (bool): Log the training accuracy of the averaged logits.
             Defaults to False.
+        expert_weights (Sequence[float], optional): ``M`` non-negative
+            weights summing to 1 that fuse the expert logits at prediction
+            time, ``sum_m w_m z_m``, e.g. from
+            ``tools/analysis_tools/expert_aggregation.py``. Defaults to None
+            (the mean, SHIKE's prediction).
+        post_processors (list[dict], optional): Logit post-processors
+            applied in order before the prediction's softmax (e.g.
+            ``TemperatureScaling``, ``LogitAdjustment``,
+            ``TargetPriorAdjustment``); they receive the training class
+            counts with :meth:`set_class_counts`. Defaults to None.
         init_cfg (dict, optional): Initialisation config. Defaults to None;
             the classifiers initialise themselves as in SHIKE.
 
@@ -70,12 +82,14 @@ class SHIKEHead(ClsHead):
 
     ``forward`` (what ``model(x, mode='tensor')`` and an exported model
     return) gives the fused prediction logits, the mean of the experts'
-    logits, ``[B, C]``; :meth:`expert_logits` gives each expert's logits of
-    the current stage, ``[M, B, C]``, which the losses use; ``pre_logits``
-    returns the stacked features ``[M, B, D]``. ``predict`` stores the
-    softmax of the averaged logits as ``pred_score`` ``[C]`` and the
-    per-expert softmax as ``expert_scores`` ``[M, C]`` on every
-    DataSample.
+    logits (weighted by ``expert_weights`` when set), ``[B, C]``;
+    :meth:`expert_logits` gives each expert's logits of the current stage,
+    ``[M, B, C]``, which the losses use; ``pre_logits`` returns the stacked
+    features ``[M, B, D]``. ``predict`` applies ``post_processors`` to the
+    fused logits, stores their softmax as ``pred_score`` ``[C]`` and each
+    expert's own softmax (not post-processed) as ``expert_scores``
+    ``[M, C]`` on every DataSample. Neither option changes training or the
+    checkpoint's keys.
     """
 
     def __init__(self,
@@ -93,6 +107,8 @@ class SHIKEHead(ClsHead):
                      type='BalancedSoftmaxLoss', loss_weight=1.0),
                  topk: Union[int, Tuple[int]] = (1, ),
                  cal_acc: bool = False,
+                 expert_weights: Optional[Sequence[float]] = None,
+                 post_processors: Optional[List[dict]] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(
             loss=ce_loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
@@ -108,6 +124,18 @@ class SHIKEHead(ClsHead):
         self.dkt_loss = dkt_loss
         self.mkd_loss = MODELS.build(mkd_loss) if mkd_loss else None
         self.bal_loss = MODELS.build(bal_loss) if bal_loss else None
+        expert_taus = getattr(self.bal_loss, 'expert_taus', None)
+        if expert_taus is not None and len(expert_taus) != num_experts:
+            raise ValueError(
+                f'bal_loss.expert_taus has {len(expert_taus)} entries for '
+                f'SHIKEHead(num_experts={num_experts})')
+        self.register_buffer(
+            'expert_weights',
+            None if expert_weights is None else check_prior(
+                expert_weights, 'SHIKEHead.expert_weights',
+                num_experts).float(),
+            persistent=False)
+        self.post_processors = PostProcessorChain(post_processors or [])
 
         self.classifiers = nn.ModuleList([
             NormedLinear(in_channels, num_classes) for _ in range(num_experts)
@@ -176,6 +204,7 @@ class SHIKEHead(ClsHead):
                 f'{self.num_classes} positive class counts, got '
                 f'{counts.tolist()}')
         self.class_counts = counts
+        self.post_processors.set_class_counts(counts)
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """Stack the expert features into ``[M, B, D]``."""
@@ -187,9 +216,17 @@ class SHIKEHead(ClsHead):
         return torch.stack(feats)
 
     def forward(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
-        """The prediction logits: the mean of the experts' logits,
-        ``[B, C]``."""
-        return self.expert_logits(feats).mean(dim=0)
+        """The prediction logits: the mean of the experts' logits (or their
+        ``expert_weights`` average), ``[B, C]``."""
+        return self.fuse(self.expert_logits(feats))
+
+    def fuse(self, logits: torch.Tensor) -> torch.Tensor:
+        """Fuse expert logits ``[M, B, C]`` into ``[B, C]``: their mean, or
+        their average weighted by ``expert_weights``."""
+        if self.expert_weights is None:
+            return logits.mean(dim=0)
+        return torch.einsum('m,mbc->bc', self.expert_weights.to(logits),
+                            logits)
 
     def expert_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """Scaled cosine logits of the current stage, ``[M, B, C]``."""
@@ -294,7 +331,8 @@ class SHIKEHead(ClsHead):
     def _get_predictions(self, logits: torch.Tensor,
                          data_samples: Optional[List[Optional[DataSample]]]
                          ) -> List[DataSample]:
-        pred_scores = F.softmax(logits.mean(dim=0), dim=1)
+        pred_scores = F.softmax(
+            self.post_processors(self.fuse(logits)), dim=1)
         pred_labels = pred_scores.argmax(dim=1, keepdim=True).detach()
         expert_scores = F.softmax(logits, dim=-1).transpose(0, 1)
 

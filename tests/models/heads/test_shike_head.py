@@ -182,3 +182,73 @@ def test_rejects_soft_labels_bad_stage_counts_and_expert_mismatch():
         head.set_class_counts(COUNTS[:-1])
     with pytest.raises(ValueError, match='same num_experts'):
         head(_feats(num_experts=2))
+
+
+def test_default_fusion_is_the_plain_mean():
+    head = _head()
+    feats = _feats()
+    assert torch.equal(head(feats), head.expert_logits(feats).mean(dim=0))
+
+
+def test_expert_weights_fuse_the_prediction():
+    weights = [0.5, 0.3, 0.2]
+    head = _head(expert_weights=weights)
+    feats = _feats()
+    logits = head.expert_logits(feats)
+    fused = sum(w * z for w, z in zip(weights, logits))
+    torch.testing.assert_close(head(feats), fused)
+    samples = head.predict(feats, _samples())
+    for b, sample in enumerate(samples):
+        torch.testing.assert_close(sample.pred_score,
+                                   F.softmax(fused[b], dim=0))
+    # Training is unchanged: the losses use every expert's own logits.
+    plain = _head()
+    head.set_class_counts(COUNTS)
+    plain.set_class_counts(COUNTS)
+    torch.testing.assert_close(
+        head.loss(feats, _samples())['loss_ce'],
+        plain.loss(feats, _samples())['loss_ce'])
+
+
+@pytest.mark.parametrize('weights, message', [
+    ([0.5, 0.5], 'has 2 entries, expected 3'),
+    ([0.5, 0.3, 0.3], 'must sum to 1'),
+])
+def test_bad_expert_weights_name_the_setting(weights, message):
+    with pytest.raises(ValueError, match='SHIKEHead.expert_weights') as error:
+        _head(expert_weights=weights)
+    assert message in str(error.value)
+
+
+def test_post_processors_change_pred_score_only():
+    head = _head(post_processors=[
+        dict(type='TemperatureScaling', temperature=2.0),
+        dict(type='LogitAdjustment', tau=1.0)
+    ])
+    head.set_class_counts(COUNTS)  # as ClassCountsHook does
+    feats = _feats()
+    logits = head.expert_logits(feats)
+    log_prior = torch.log(torch.tensor(COUNTS) / sum(COUNTS))
+    expected = F.softmax(logits.mean(0) / 2.0 - log_prior, dim=1)
+    for b, sample in enumerate(head.predict(feats, _samples())):
+        torch.testing.assert_close(sample.pred_score, expected[b])
+        torch.testing.assert_close(sample.expert_scores,
+                                   F.softmax(logits[:, b], dim=1))
+    torch.testing.assert_close(head(feats), logits.mean(0))
+
+
+def test_options_keep_the_checkpoint_keys():
+    plain = _head()
+    head = _head(
+        expert_weights=[0.2, 0.3, 0.5],
+        post_processors=[dict(type='LogitAdjustment')])
+    head.set_class_counts(COUNTS)
+    assert list(head.state_dict()) == list(plain.state_dict())
+    head.load_state_dict(plain.state_dict())
+
+
+def test_expert_taus_must_match_the_experts():
+    with pytest.raises(ValueError, match=r'expert_taus has 2 entries for '
+                       r'SHIKEHead\(num_experts=3\)'):
+        _head(bal_loss=dict(type='BalancedSoftmaxLoss',
+                            expert_taus=(0.0, 1.0)))
