@@ -1,0 +1,191 @@
+"""A checkpoint's raw logits on a split, computed once, for the post-hoc
+tools (prior shift, calibration, expert aggregation)."""
+import copy
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Tuple
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmpretrain.apis import get_model
+
+from shike_mm.datasets.class_counts import (COUNTS_META_KEY,
+                                            trained_class_counts)
+from shike_mm.utils.checkpoint import (CheckpointMismatchError,
+                                       CorruptCheckpointError,
+                                       UntrustedCheckpointError,
+                                       load_checkpoint_checked)
+from shike_mm.utils.config import find_config
+
+
+@dataclass
+class LoadedModel:
+    """A model with a checkpoint, ready for analysis.
+
+    Attributes:
+        cfg (Config): The config, with the command line's overrides.
+        model (nn.Module): The model in eval mode, weights loaded strictly.
+        train_counts (list[int]): The per-class training counts the model
+            was trained on (already given to a head that takes them).
+        counts_source (str): Where the counts come from.
+    """
+    cfg: Config
+    model: torch.nn.Module
+    train_counts: List[int]
+    counts_source: str
+
+    @property
+    def head(self) -> torch.nn.Module:
+        """The classification head."""
+        return self.model.head
+
+
+@dataclass
+class ModelOutputs:
+    """Raw outputs on a split, in its sample order.
+
+    Attributes:
+        labels (np.ndarray): ``[N]`` ground-truth labels.
+        logits (Tensor): ``[N, C]`` float64 prediction logits, before any
+            post-processor (the head's ``forward``).
+        expert_logits (Tensor, optional): ``[N, M, C]`` float64 expert
+            logits of a multi-expert head, else None.
+    """
+    labels: np.ndarray
+    logits: torch.Tensor
+    expert_logits: Optional[torch.Tensor] = None
+
+
+#: Errors the post-hoc tools report as one line (a config, checkpoint or
+#: option they cannot use) instead of a traceback.
+TOOL_ERRORS = (ValueError, OSError, CheckpointMismatchError,
+               CorruptCheckpointError, UntrustedCheckpointError)
+
+
+def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
+    """A config file or shipped config name, with overrides, its default
+    scope set."""
+    cfg = Config.fromfile(find_config(config))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    return cfg
+
+
+def load_model(cfg: Config, checkpoint: str,
+               device: str = 'cpu') -> LoadedModel:
+    """Build a config's model and load a checkpoint into it strictly.
+
+    The training counts come from the checkpoint's
+    ``meta['train_class_counts']`` or, without them, from counting the
+    config's training dataset
+    (:func:`~shike_mm.datasets.class_counts.trained_class_counts`); a head
+    with ``set_class_counts`` receives them, so its post-processors have
+    the training prior.
+
+    Args:
+        cfg (Config): The config (:func:`load_config`).
+        checkpoint (str): Checkpoint file.
+        device (str): Device. Defaults to ``'cpu'``.
+
+    Returns:
+        LoadedModel: The model, its config and its training counts.
+    """
+    model = get_model(cfg, device=device)
+    loaded = load_checkpoint_checked(model, checkpoint, strict=True)
+    counts, source = trained_class_counts(
+        loaded.get('meta', {}).get(COUNTS_META_KEY),
+        cfg.get('train_dataloader', {}).get('dataset'))
+    if hasattr(model.head, 'set_class_counts'):
+        model.head.set_class_counts(counts)
+    model.eval()
+    return LoadedModel(cfg, model, counts, source)
+
+
+def is_multi_expert(head: torch.nn.Module) -> bool:
+    """Whether a head has several experts whose logits it can give
+    (``expert_logits`` and ``fuse``, as :class:`SHIKEHead`)."""
+    return (hasattr(head, 'expert_logits') and hasattr(head, 'fuse')
+            and getattr(head, 'num_experts', 1) > 1)
+
+
+def split_dataloader(cfg: Config,
+                     dataset_cfg: dict) -> torch.utils.data.DataLoader:
+    """A data loader of ``dataset_cfg`` with the settings of the config's
+    test data loader, in sample order."""
+    loader_cfg = copy.deepcopy(cfg.test_dataloader)
+    loader_cfg['dataset'] = dataset_cfg
+    loader_cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)
+    return Runner.build_dataloader(loader_cfg)
+
+
+def _batch_logits(model,
+                  batch) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+    data = model.data_preprocessor(batch, False)
+    feats = model.extract_feat(data['inputs'])
+    if is_multi_expert(model.head):
+        experts = model.head.expert_logits(feats)
+        return model.head.fuse(experts), experts.transpose(0, 1)
+    return model.head(feats), None
+
+
+@torch.no_grad()
+def collect_outputs(model: torch.nn.Module,
+                    dataloader: torch.utils.data.DataLoader) -> ModelOutputs:
+    """Run a split through a model once and keep its raw logits.
+
+    Args:
+        model (nn.Module): An MMPretrain classifier in eval mode.
+        dataloader (DataLoader): The split, in sample order.
+
+    Returns:
+        ModelOutputs: Labels, logits and, for a multi-expert head, each
+        expert's logits.
+    """
+    labels, logits, experts = [], [], []
+    for batch in dataloader:
+        fused, expert = _batch_logits(model, batch)
+        labels += [int(s.gt_label[0]) for s in batch['data_samples']]
+        logits.append(fused.double().cpu())
+        if expert is not None:
+            experts.append(expert.double().cpu())
+    return ModelOutputs(
+        np.asarray(labels), torch.cat(logits),
+        torch.cat(experts) if experts else None)
+
+
+@torch.no_grad()
+def two_view_expert_logits(
+        model: torch.nn.Module, dataset, batch_size: int,
+        rng: np.random.RandomState
+) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
+    """One epoch of two independently augmented views of each sample, in
+    a shuffled order, as expert logits.
+
+    Each sample is read twice from ``dataset``, whose pipeline is random,
+    so the two reads are two views.
+
+    Args:
+        model (nn.Module): A classifier with a multi-expert head, in eval
+            mode.
+        dataset: The unlabelled images with a random pipeline.
+        batch_size (int): Samples per batch.
+        rng (np.random.RandomState): Shuffles the order.
+
+    Yields:
+        tuple[Tensor, Tensor]: The two views' expert logits, each
+        ``[M, B, C]``.
+    """
+    order = rng.permutation(len(dataset))
+    for start in range(0, len(order), batch_size):
+        indices = order[start:start + batch_size]
+        views = []
+        for _ in range(2):
+            batch = pseudo_collate([dataset[int(i)] for i in indices])
+            data = model.data_preprocessor(batch, False)
+            views.append(
+                model.head.expert_logits(model.extract_feat(data['inputs'])))
+        yield views[0], views[1]

@@ -1,0 +1,210 @@
+"""The post-hoc tools (prior_shift_eval, calibrate, expert_aggregation) on
+untrained digits-LT checkpoints: their outputs, their refusals, and their
+--help from a checkout and from an installed copy. The tools run in this
+process (``main(argv)``) except where the command line itself is tested."""
+import importlib.util
+import json
+import os.path as osp
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from shike_mm.models.post_processors import TargetPriorAdjustment
+from shike_mm.utils.inference import get_classifier
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+SHIKE_CONFIG = osp.join(REPO_ROOT, 'configs', 'shike',
+                        'shike_r32_digits-lt.py')
+BASELINE_CONFIG = osp.join(REPO_ROOT, 'configs', 'shike',
+                           'shike_r32_digits-lt_single-expert-ce.py')
+TOOLS = ('prior_shift_eval', 'calibrate', 'expert_aggregation')
+# Digits-LT's training counts, and those of its HeldOutSplit (fraction 0.2,
+# seed 0) training part.
+COUNTS = [124, 88, 63, 45, 32, 23, 16, 12, 8, 6]
+HELD_OUT_TRAIN_COUNTS = [99, 70, 50, 36, 26, 18, 13, 10, 6, 5]
+PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
+
+
+def _tool(name):
+    """Import ``tools/analysis_tools/<name>.py`` as a module."""
+    path = osp.join(REPO_ROOT, 'tools', 'analysis_tools', f'{name}.py')
+    spec = importlib.util.spec_from_file_location(f'posthoc_{name}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(name, *args):
+    return _tool(name).main([str(a) for a in args])
+
+
+def _checkpoint(path, config, counts, stage=2):
+    """Untrained weights, as a run at ``stage`` would save them."""
+    model = get_classifier(config)
+    if stage == 2:
+        model.head.set_stage(2)
+    torch.save({
+        'state_dict': model.state_dict(),
+        'meta': {
+            'train_class_counts': counts
+        }
+    }, path)
+    return path
+
+
+@pytest.fixture(scope='module')
+def shike_checkpoint(tmp_path_factory):
+    return _checkpoint(
+        tmp_path_factory.mktemp('shike') / 'stage2.pth', SHIKE_CONFIG,
+        COUNTS)
+
+
+@pytest.fixture(scope='module')
+def held_out_config(tmp_path_factory):
+    path = tmp_path_factory.mktemp('config') / 'digits_held_out.py'
+    path.write_text(f'_base_ = [{SHIKE_CONFIG!r}]\n'
+                    'train_dataloader = dict(dataset=dict(_delete_=True, '
+                    "type='HeldOutSplit', part='train', fraction=0.2, "
+                    'seed=0, dataset={{_base_.train_dataloader.dataset}}))\n')
+    return path
+
+
+def test_prior_shift_eval_table_json_plot_and_em_prior(
+        shike_checkpoint, tmp_path, capsys):
+    out_dir = tmp_path / 'out'
+    prior_file = tmp_path / 'em_prior.json'
+    _run('prior_shift_eval', SHIKE_CONFIG, shike_checkpoint, '--out-dir',
+         out_dir, '--estimate-prior', prior_file)
+    table = (out_dir / 'prior_shift.md').read_text()
+    assert table in capsys.readouterr().out
+    rows = [line for line in table.splitlines() if line.startswith('| ')]
+    assert rows[0] == ('| test prior | test images | plain | '
+                       'logit_adjusted | known_prior | em_prior |')
+    assert [row.split('|')[1].strip() for row in rows[2:]] == [
+        'forward50', 'forward25', 'forward10', 'forward5', 'forward2',
+        'uniform', 'backward2', 'backward5', 'backward10', 'backward25',
+        'backward50'
+    ]
+    assert '| uniform | 500 |' in table and '| forward50 | 135 |' in table
+    report = json.loads((out_dir / 'prior_shift.json').read_text())
+    (run, ) = report['checkpoints']
+    assert run['trained_on'] == 'balanced'  # a stage-2 SHIKE head
+    assert run['train_counts'] == COUNTS
+    assert run['results']['forward50']['class_counts'] == \
+        [50, 32, 20, 13, 8, 5, 3, 2, 1, 1]
+    assert (out_dir / 'prior_shift.png').read_bytes()[:8] == PNG_MAGIC
+    adjustment = TargetPriorAdjustment(str(prior_file))
+    assert len(adjustment.log_target_prior) == 10
+
+
+def test_calibrate_fits_on_the_held_out_part(held_out_config, tmp_path,
+                                             capsys):
+    checkpoint = _checkpoint(tmp_path / 'held_out.pth', SHIKE_CONFIG,
+                             HELD_OUT_TRAIN_COUNTS)
+    out_dir = tmp_path / 'out'
+    report = _run('calibrate', held_out_config, checkpoint, '--out-dir',
+                  out_dir)
+    assert report == json.loads((out_dir / 'temperature.json').read_text())
+    assert report['fitted_on'].startswith('the held-out part')
+    assert report['fit_split']['num_samples'] == 84
+    assert report['test_split']['num_samples'] == 500
+    assert report['temperature'] > 0
+    for split in ('fit_split', 'test_split'):
+        for when in ('before', 'after'):
+            assert set(report[split][when]) == {
+                'top1', 'ece', 'mce', 'adaptive_ece', 'nll', 'brier'
+            }
+    # The fit never makes the held-out NLL worse.
+    assert report['fit_split']['after']['nll'] <= \
+        report['fit_split']['before']['nll'] + 1e-9
+    assert (out_dir / 'reliability.png').read_bytes()[:8] == PNG_MAGIC
+    assert "dict(type='TemperatureScaling', temperature=" in \
+        capsys.readouterr().out
+
+
+def test_calibrate_refuses_the_test_split_and_seen_images(
+        held_out_config, shike_checkpoint):
+    with pytest.raises(ValueError,
+                       match='no val split apart from its test split'):
+        _run('calibrate', SHIKE_CONFIG, shike_checkpoint)
+    # Trained on the whole training split: it saw the held-out images.
+    with pytest.raises(ValueError, match='may have seen the held-out'):
+        _run('calibrate', held_out_config, shike_checkpoint)
+
+
+def test_expert_aggregation_writes_weights(shike_checkpoint, tmp_path,
+                                           capsys):
+    out_dir = tmp_path / 'out'
+    report = _run('expert_aggregation', SHIKE_CONFIG, shike_checkpoint,
+                  '--out-dir', out_dir, '--epochs', 1, '--test-prior',
+                  'backward50')
+    assert report == json.loads(
+        (out_dir / 'expert_weights.json').read_text())
+    assert len(report['weights']) == 3
+    assert sum(report['weights']) == pytest.approx(1.0)
+    assert report['num_test_images'] == 135
+    assert set(report['accuracy']) == {'mean', 'learned'}
+    assert 'model.head.expert_weights="[' in capsys.readouterr().out
+
+
+def test_expert_aggregation_refuses_a_single_expert(tmp_path):
+    checkpoint = _checkpoint(tmp_path / 'ce.pth', BASELINE_CONFIG, COUNTS,
+                             stage=1)
+    with pytest.raises(ValueError, match='needs a head with several '
+                       'experts') as error:
+        _run('expert_aggregation', BASELINE_CONFIG, checkpoint)
+    assert str(checkpoint) in str(error.value)
+
+
+def test_a_missing_checkpoint_is_one_clear_line(tmp_path, run_tool):
+    proc = run_tool(
+        'analysis_tools/prior_shift_eval.py',
+        SHIKE_CONFIG,
+        tmp_path / 'missing.pth',
+        check=False)
+    assert proc.returncode != 0
+    assert 'prior_shift_eval.py: error:' in proc.stderr
+    assert 'missing.pth' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+
+def test_help_from_a_checkout_and_an_installed_copy(tmp_path, capsys):
+    helps = {}
+    for tool in TOOLS:
+        with pytest.raises(SystemExit) as done:
+            _run(tool, '--help')
+        assert done.value.code == 0
+        helps[tool] = capsys.readouterr().out
+        assert 'checkpoint' in helps[tool]
+    # An installed package holds the tools under shike_mm/.mim/tools; run
+    # copies there, outside the checkout, in one fresh interpreter.
+    folder = tmp_path / 'site' / 'shike_mm' / '.mim' / 'tools' / \
+        'analysis_tools'
+    folder.mkdir(parents=True)
+    for tool in TOOLS:
+        shutil.copy(
+            osp.join(REPO_ROOT, 'tools', 'analysis_tools', f'{tool}.py'),
+            folder)
+    code = ('import runpy, sys\n'
+            f'for tool in {list(TOOLS)!r}:\n'
+            '    sys.argv = [tool + ".py", "--help"]\n'
+            '    try:\n'
+            f'        runpy.run_path({str(folder)!r} + "/" + tool + ".py", '
+            'run_name="__main__")\n'
+            '    except SystemExit as done:\n'
+            '        assert done.code == 0, tool\n'
+            '    print("=====", flush=True)\n')
+    installed = subprocess.run([sys.executable, '-c', code],
+                               cwd=tmp_path,
+                               capture_output=True,
+                               text=True)
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    outputs = installed.stdout.split('=====\n')
+    for tool, output in zip(TOOLS, outputs):
+        assert output.startswith(f'usage: {tool}.py')
+        # The same description and options (usage wraps by program name).
+        assert output.split('\n\n', 1)[1] == \
+            helps[tool].split('\n\n', 1)[1], tool
