@@ -77,7 +77,7 @@ def test_prior_shift_eval_table_json_plot_and_em_prior(
     out_dir = tmp_path / 'out'
     prior_file = tmp_path / 'em_prior.json'
     _run('prior_shift_eval', SHIKE_CONFIG, shike_checkpoint, '--out-dir',
-         out_dir, '--estimate-prior', prior_file)
+         out_dir, '--estimate-prior', prior_file, '--temperature', 2)
     table = (out_dir / 'prior_shift.md').read_text()
     assert table in capsys.readouterr().out
     rows = [line for line in table.splitlines() if line.startswith('| ')]
@@ -92,12 +92,22 @@ def test_prior_shift_eval_table_json_plot_and_em_prior(
     report = json.loads((out_dir / 'prior_shift.json').read_text())
     (run, ) = report['checkpoints']
     assert run['trained_on'] == 'balanced'  # a stage-2 SHIKE head
+    assert run['temperature'] == 2.0
     assert run['train_counts'] == COUNTS
     assert run['results']['forward50']['class_counts'] == \
         [50, 32, 20, 13, 8, 5, 3, 2, 1, 1]
     assert (out_dir / 'prior_shift.png').read_bytes()[:8] == PNG_MAGIC
     adjustment = TargetPriorAdjustment(str(prior_file))
     assert len(adjustment.log_target_prior) == 10
+    assert json.loads(prior_file.read_text())['temperature'] == 2.0
+
+
+def test_prior_shift_eval_wants_one_temperature_per_checkpoint(
+        shike_checkpoint, capsys):
+    with pytest.raises(SystemExit):
+        _run('prior_shift_eval', SHIKE_CONFIG, shike_checkpoint,
+             '--temperature', 1, 2)
+    assert 'one per checkpoint' in capsys.readouterr().err
 
 
 def test_calibrate_fits_on_the_held_out_part(held_out_config, tmp_path,

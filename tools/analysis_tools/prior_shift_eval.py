@@ -73,9 +73,11 @@ def parse_args(argv=None):
     parser.add_argument(
         '--temperature',
         type=float,
-        default=1.0,
+        nargs='+',
+        default=[1.0],
         help='divide the logits by this temperature first (from '
-        'calibrate.py), as a TemperatureScaling post-processor does')
+        'calibrate.py), as a TemperatureScaling post-processor does; one '
+        'for all checkpoints or one per checkpoint')
     parser.add_argument(
         '--seed', type=int, default=0, help='seed of the re-sampling')
     parser.add_argument(
@@ -101,8 +103,12 @@ def parse_args(argv=None):
         action=DictAction,
         help='config overrides, as key=value pairs')
     args = parser.parse_args(argv)
-    if not args.temperature > 0:
-        parser.error(f'--temperature must be > 0, got {args.temperature}')
+    if len(args.temperature) == 1:
+        args.temperature *= len(args.checkpoint)
+    if len(args.temperature) != len(args.checkpoint) or not all(
+            t > 0 for t in args.temperature):
+        parser.error('--temperature takes one positive value, or one per '
+                     f'checkpoint; got {args.temperature}')
     if args.estimate_prior and len(args.checkpoint) > 1:
         parser.error('--estimate-prior takes one checkpoint')
     return args
@@ -119,11 +125,11 @@ def main(argv=None):
     test_loader = split_dataloader(cfg, cfg.test_dataloader.dataset)
 
     runs, described = [], []
-    for checkpoint in args.checkpoint:
+    for checkpoint, temperature in zip(args.checkpoint, args.temperature):
         loaded = load_model(cfg, checkpoint, args.device)
         trained_on = args.trained_on or default_trained_on(loaded.head)
         outputs = collect_outputs(loaded.model, test_loader)
-        logits = outputs.logits / args.temperature
+        logits = outputs.logits / temperature
         if described and loaded.train_counts != described[0]['train_counts']:
             raise ValueError(
                 f'{checkpoint} was trained on other class counts than '
@@ -135,6 +141,7 @@ def main(argv=None):
         described.append(
             dict(
                 checkpoint=checkpoint,
+                temperature=temperature,
                 trained_on=trained_on,
                 train_counts=loaded.train_counts,
                 counts_source=loaded.counts_source))
@@ -142,14 +149,15 @@ def main(argv=None):
               f'assumed trained on the {trained_on} prior')
         if args.estimate_prior:
             write_estimated_prior(args, logits, loaded.train_counts,
-                                  trained_on)
+                                  trained_on, temperature)
 
     summary = summarise(runs)
     table = format_prior_shift_table(summary, len(runs))
     note = (f'Top-1 accuracy (%) of {osp.basename(args.config)}, '
             f'{len(runs)} checkpoint(s)'
             f'{" (mean ± std)" if len(runs) > 1 else ""}; tau={args.tau}, '
-            f'temperature={args.temperature}, re-sampling seed {args.seed}, '
+            f'temperature {", ".join(f"{t:g}" for t in args.temperature)}, '
+            f're-sampling seed {args.seed}, '
             f'scores assumed trained on the '
             f'{", ".join(sorted({d["trained_on"] for d in described}))} '
             'prior.')
@@ -161,7 +169,6 @@ def main(argv=None):
             dict(
                 config=args.config,
                 tau=args.tau,
-                temperature=args.temperature,
                 seed=args.seed,
                 checkpoints=[
                     dict(d, results=run) for d, run in zip(described, runs)
@@ -175,7 +182,8 @@ def main(argv=None):
     return summary
 
 
-def write_estimated_prior(args, logits, train_counts, trained_on):
+def write_estimated_prior(args, logits, train_counts, trained_on,
+                          temperature):
     """EM on the whole test split; the JSON TargetPriorAdjustment reads."""
     em = estimate_prior_em(
         logits,
@@ -191,15 +199,14 @@ def write_estimated_prior(args, logits, train_counts, trained_on):
                 iterations=em.iterations,
                 converged=em.converged,
                 trained_on=trained_on,
-                temperature=args.temperature), f, indent=1)
+                temperature=temperature), f, indent=1)
     post_processors = [
         f"dict(type='TargetPriorAdjustment', target_prior="
         f"'{args.estimate_prior}', trained_on='{trained_on}')"
     ]
-    if args.temperature != 1:
+    if temperature != 1:
         post_processors.insert(
-            0, f"dict(type='TemperatureScaling', "
-            f'temperature={args.temperature})')
+            0, f"dict(type='TemperatureScaling', temperature={temperature})")
     print(f'EM estimate of the test prior ({em.iterations} iterations, '
           f'{"converged" if em.converged else "NOT converged"}) written to '
           f'{args.estimate_prior}; use it with model.head.post_processors='

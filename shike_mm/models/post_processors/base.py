@@ -36,11 +36,13 @@ class TrainPriorPostProcessor(nn.Module):
         if self.log_train_prior is None:
             raise RuntimeError(
                 f'{name} needs the training class counts: ClassCountsHook '
-                'hands them to the head in a training run; elsewhere call '
+                'hands them to the head in a training run (a test run, '
+                'tools/test.py, does not yet); elsewhere call '
                 'head.set_class_counts(counts) with the counts of '
                 'shike_mm.datasets.class_counts.trained_class_counts('
                 "checkpoint['meta'].get('train_class_counts'), "
-                'cfg.train_dataloader.dataset)')
+                'cfg.train_dataloader.dataset), as the tools in '
+                'tools/analysis_tools do')
         if len(self.log_train_prior) != logits.shape[-1]:
             raise ValueError(
                 f'{name}: {len(self.log_train_prior)} training class counts '
