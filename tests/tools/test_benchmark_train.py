@@ -84,9 +84,11 @@ def test_cifar_config_prints_every_column(benchmark_train, run_tool,
     out = tmp_path / 'bench.json'
     proc = run_tool('analysis_tools/benchmark_train.py', CIFAR_CONFIG,
                     '--amp', 'none', '--batch-size', '16',
-                    '--pipeline-iters', '8', '--json', out, *QUICK)
+                    '--pipeline-iters', '8', '--loader-workers', '1',
+                    '--loader-batches', '2', '--json', out, *QUICK)
     assert f'torch {torch.__version__}' in proc.stdout
     assert 'torch threads: 1;' in proc.stdout
+    assert 'DataLoader: 1 persistent workers, 2 timed batches' in proc.stdout
     assert 'cores usable' in proc.stdout
     header, rows = _table(proc.stdout)
     assert header == list(benchmark_train.COLUMNS)
@@ -111,6 +113,7 @@ def test_cifar_config_prints_every_column(benchmark_train, run_tool,
     assert row['gflops_per_image'] == pytest.approx(0.12, abs=0.01)
     assert row['workers_to_saturate'] == math.ceil(
         row['images_per_s'] / row['pipeline_images_per_s_per_worker'])
+    assert row['loader_images_per_s'] > 0
 
 
 def test_r50_config_at_a_small_batch(benchmark_train, capsys, tmp_path):
@@ -118,7 +121,8 @@ def test_r50_config_at_a_small_batch(benchmark_train, capsys, tmp_path):
     out = tmp_path / 'bench.json'
     benchmark_train.main([
         R50_CONFIG, '--amp', 'none', '--batch-size', '2', '--threads', '1',
-        '--iters', '2', '--warmup', '0', '--pipeline-iters', '2', '--json',
+        '--iters', '2', '--warmup', '0', '--pipeline-iters', '2',
+        '--loader-workers', '1', '--loader-batches', '1', '--json',
         str(out)
     ])
     header, rows = _table(capsys.readouterr().out)
@@ -236,7 +240,8 @@ def test_config_fp16_amp_is_skipped_on_the_cpu(benchmark_train, capsys,
 
 def test_rejects_options_that_cannot_work(benchmark_train):
     for argv in (['--iters', '0'], ['--amp', 'fp32'],
-                 ['--iters', '2', '--window', '3'], ['--warmup', '-1']):
+                 ['--iters', '2', '--window', '3'], ['--warmup', '-1'],
+                 ['--loader-workers', '-1'], ['--loader-batches', '0']):
         with pytest.raises(SystemExit):
             benchmark_train.parse_args([CIFAR_CONFIG] + argv)
     if not torch.cuda.is_available():

@@ -21,7 +21,10 @@ For every config the table gives:
 - the data pipeline's images/s per worker: the training pipeline run on
   generated images (written as JPEG files for pipelines that load files)
   in one process with one thread, as a DataLoader worker runs it, and how
-  many such workers keep up with the model.
+  many such workers keep up with the model;
+- with ``--loader-workers N``, the images/s of a DataLoader with N
+  persistent workers over the same images, collation and the transfer of
+  the batches to the main process included.
 
 With ``--baseline`` the same figures are measured for a second config in
 the same run, and the ratio of FLOP-normalised throughputs (ours /
@@ -153,6 +156,18 @@ def parse_args(argv=None):
         default=100,
         help='images timed through the data pipeline (0 skips it)')
     parser.add_argument(
+        '--loader-workers',
+        type=int,
+        default=0,
+        help='also time a DataLoader with this many persistent workers '
+        'over the generated images: pipeline, collation and the transfer '
+        'to this process (0 skips it)')
+    parser.add_argument(
+        '--loader-batches',
+        type=int,
+        default=20,
+        help='batches timed with --loader-workers')
+    parser.add_argument(
         '--device',
         default='cuda' if torch.cuda.is_available() else 'cpu',
         help='device of the model (default: cuda when available)')
@@ -174,8 +189,11 @@ def parse_args(argv=None):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f'--{name.replace("_", "-")} must be at least 1')
-    if args.warmup < 0 or args.pipeline_iters < 0:
-        parser.error('--warmup and --pipeline-iters cannot be negative')
+    if min(args.warmup, args.pipeline_iters, args.loader_workers) < 0:
+        parser.error('--warmup, --pipeline-iters and --loader-workers '
+                     'cannot be negative')
+    if args.loader_batches < 1:
+        parser.error('--loader-batches must be at least 1')
     if args.iters < args.window:
         parser.error('--iters must be at least --window')
     if args.device.startswith('cuda') and not torch.cuda.is_available():
@@ -361,21 +379,73 @@ def pipeline_speed(pipeline: Compose, samples: list, iters: int) -> float:
         return iters / (time.perf_counter() - start)
 
 
-def make_batch(cfg: Config, pipeline: Compose, samples: list,
-               batch_size: int):
-    """One collated batch, through the config's ``collate_fn``; without one,
-    ``default_collate``, as ``tools/train.py`` sets."""
+def collate_function(cfg: Config):
+    """The config's ``collate_fn``; without one, ``default_collate``, as
+    ``tools/train.py`` sets."""
     collate_cfg = dict(
         cfg.train_dataloader.get('collate_fn',
                                  dict(type='default_collate')))
     collate_fn = collate_cfg.pop('type')
     if isinstance(collate_fn, str):
         collate_fn = FUNCTIONS.get(collate_fn)
+    return partial(collate_fn, **collate_cfg)
+
+
+def make_batch(cfg: Config, pipeline: Compose, samples: list,
+               batch_size: int):
+    """One batch of ``batch_size`` pipeline outputs, collated."""
     items = [
         pipeline(dict(samples[index % len(samples)]))
         for index in range(batch_size)
     ]
-    return partial(collate_fn, **collate_cfg)(items)
+    return collate_function(cfg)(items)
+
+
+class GeneratedDataset(torch.utils.data.Dataset):
+    """``length`` items: the generated samples, in turn, through the
+    training pipeline."""
+
+    def __init__(self, pipeline: Compose, samples: list, length: int):
+        self.pipeline = pipeline
+        self.samples = samples
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict:
+        return self.pipeline(dict(self.samples[index % len(self.samples)]))
+
+
+def _no_opencv_threads(worker_id: int) -> None:
+    cv2.setNumThreads(0)  # torch already runs one thread per worker
+
+
+def loader_speed(cfg: Config, pipeline: Compose, samples: list,
+                 batch_size: int, workers: int, batches: int,
+                 device: torch.device) -> float:
+    """Images/s of a DataLoader with ``workers`` persistent workers (one
+    thread each), the config's collate function and, on a GPU, pinned
+    memory, once every worker has delivered its first batch."""
+    dataset = GeneratedDataset(pipeline, samples,
+                               (workers + batches) * batch_size)
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=True,
+        num_workers=workers,
+        persistent_workers=True,
+        pin_memory=device.type == 'cuda',
+        collate_fn=collate_function(cfg),
+        worker_init_fn=_no_opencv_threads,
+        drop_last=True)
+    batch_iter = iter(loader)
+    for _ in range(workers):
+        next(batch_iter)
+    start = time.perf_counter()
+    for _ in range(batches):
+        next(batch_iter)
+    return batches * batch_size / (time.perf_counter() - start)
 
 
 def _first_line(err: BaseException) -> str:
@@ -481,6 +551,10 @@ def benchmark(name: str, args, device: torch.device,
         if args.pipeline_iters:
             row['pipeline_images_per_s_per_worker'] = pipeline_speed(
                 pipeline, samples, args.pipeline_iters)
+        if args.loader_workers:
+            row['loader_images_per_s'] = loader_speed(
+                cfg, pipeline, samples, batch_size, args.loader_workers,
+                args.loader_batches, device)
         batch = make_batch(cfg, pipeline, samples, batch_size)
         height, width = pipeline(dict(samples[0]))['inputs'].shape[-2:]
     row['input'] = [int(height), int(width)]
@@ -534,7 +608,7 @@ def benchmark(name: str, args, device: torch.device,
 COLUMNS = ('config', 'AMP', 'channels-last', 'compile', 'batch', 'input',
            'images/s median (min-max)', 'ms/step', 'peak memory (MiB)',
            'GFLOPs/image', 'images/s x GFLOPs', 'pipeline images/s/worker',
-           'workers to saturate')
+           'workers to saturate', 'DataLoader images/s')
 
 
 def _figure(value: float) -> str:
@@ -564,6 +638,8 @@ def format_row(row: dict) -> str:
             _figure(row['gflop_per_s']),
             '-' if pipeline is None else f'{pipeline:.0f}',
             str(row.get('workers_to_saturate', '-')),
+            _figure(row['loader_images_per_s'])
+            if 'loader_images_per_s' in row else '-',
         ]
     return '| ' + ' | '.join(cells) + ' |'
 
@@ -587,7 +663,11 @@ def print_environment(args, env: dict) -> None:
           f'{env["platform"]}')
     print(f'torch threads: {env["torch_threads"]}; warm-up {args.warmup} '
           f'steps, {args.iters} timed steps in windows of {args.window}; '
-          'data pipeline: 1 process, 1 thread', flush=True)
+          'data pipeline: 1 process, 1 thread' +
+          (f'; DataLoader: {args.loader_workers} persistent workers, '
+           f'{args.loader_batches} timed batches'
+           if args.loader_workers else ''),
+          flush=True)
 
 
 def report(args, env: dict, rows: List[dict]) -> None:
@@ -617,7 +697,7 @@ def report(args, env: dict, rows: List[dict]) -> None:
             key: getattr(args, key)
             for key in ('amp', 'channels_last', 'compile', 'compile_backend',
                         'batch_size', 'warmup', 'iters', 'window',
-                        'pipeline_iters')
+                        'pipeline_iters', 'loader_workers', 'loader_batches')
         }
         with open(args.json, 'w') as f:
             json.dump(
