@@ -122,3 +122,26 @@ def test_kd_losses_have_the_cifar100_strength_per_sample():
         torch.testing.assert_close(
             head.mkd_loss(logits) / unit_mkd(logits),
             torch.tensor(0.01, dtype=torch.float64))
+
+
+@pytest.mark.parametrize('config', [SHIKE_CONFIG, BASELINE_CONFIG])
+def test_held_out_config_trains_on_the_rest_of_the_same_split(config):
+    from mmpretrain.registry import DATASETS
+
+    from shike_mm.datasets import get_train_class_counts
+    held_out_config = config.replace('.py', '_held-out.py')
+    base, held_out = Config.fromfile(config), Config.fromfile(held_out_config)
+    init_default_scope('mmpretrain')
+    wrapper = held_out.train_dataloader.dataset
+    assert (wrapper.type, wrapper.part, wrapper.fraction,
+            wrapper.seed) == ('HeldOutSplit', 'train', 0.2, 0)
+    assert wrapper.dataset == base.train_dataloader.dataset
+    # Everything but the training dataset is the base recipe.
+    assert held_out.model == base.model
+    assert held_out.param_scheduler == base.param_scheduler
+    full = get_train_class_counts(
+        DATASETS.build(base.train_dataloader.dataset))
+    kept = get_train_class_counts(DATASETS.build(wrapper))
+    # round(0.2 * n) of each class held out, at least one image kept.
+    assert kept == [n - min(int(0.2 * n + 0.5), n - 1) for n in full]
+    assert sum(kept) == 333
