@@ -10,7 +10,7 @@ from mmengine.registry import init_default_scope
 import shike_mm  # noqa: F401  (registers the components)
 from mmpretrain import ImageClassificationInferencer, inference_model
 from mmpretrain.registry import DATASETS
-from shike_mm.utils.inference import get_classifier
+from shike_mm.apis.inference import get_classifier
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO_ROOT, 'configs/shike/shike_r32_digits-lt.py')

@@ -8,7 +8,7 @@ import torch
 from mmengine.registry import init_default_scope
 
 from mmpretrain.registry import DATASETS
-from shike_mm.utils.inference import get_classifier
+from shike_mm.apis.inference import get_classifier
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO_ROOT, 'configs/shike/shike_r32_digits-lt.py')

@@ -10,8 +10,8 @@ import pytest
 import torch
 from mmpretrain.utils import load_json_log
 
-from shike_mm.utils.analysis import find_scalars_json
-from shike_mm.utils.inference import get_classifier
+from shike_mm.apis.analysis import find_scalars_json
+from shike_mm.apis.inference import get_classifier
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHIKE_CONFIG = 'configs/shike/shike_r32_digits-lt.py'

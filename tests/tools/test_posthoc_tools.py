@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from shike_mm.models.post_processors import TargetPriorAdjustment
-from shike_mm.utils.inference import get_classifier
+from shike_mm.apis.inference import get_classifier
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHIKE_CONFIG = osp.join(REPO_ROOT, 'configs', 'shike',

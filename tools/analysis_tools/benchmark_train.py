@@ -16,7 +16,7 @@ For every config the table gives:
 - time per step (median);
 - peak memory during the timed steps: ``torch.cuda.max_memory_allocated``
   on a GPU, the peak resident set size of this process on the CPU;
-- GFLOPs per image (``shike_mm.utils.flops``, inference forward,
+- GFLOPs per image (``shike_mm.apis.flops``, inference forward,
   multiply-adds) and the FLOP-normalised throughput, images/s x GFLOPs;
 - the data pipeline's images/s per worker: the training pipeline run on
   generated images (written as JPEG files for pipelines that load files)
@@ -78,7 +78,7 @@ from mmengine.runner.amp import autocast  # noqa: E402
 import shike_mm  # noqa: E402,F401  (registers the SHIKE modules)
 from shike_mm.engine.hooks.channels_last_hook import \
     to_channels_last  # noqa: E402
-from shike_mm.utils.flops import complexity, load_config  # noqa: E402
+from shike_mm.apis.flops import complexity, load_config  # noqa: E402
 
 AMP_DTYPES = {'none': None, 'fp16': 'float16', 'bf16': 'bfloat16'}
 # Raw size (height, width) of generated images for pipelines that load

@@ -39,10 +39,10 @@ from mmpretrain.registry import DATASETS  # noqa: E402
 
 from shike_mm.datasets import get_train_class_counts  # noqa: E402
 from shike_mm.utils import configure_cpu_threads  # noqa: E402
-from shike_mm.utils.calibration import (calibration_metrics,  # noqa: E402
+from shike_mm.apis.calibration import (calibration_metrics,  # noqa: E402
                                         fit_temperature,
                                         plot_reliability_diagram)
-from shike_mm.utils.model_outputs import (TOOL_ERRORS,  # noqa: E402
+from shike_mm.apis.model_outputs import (TOOL_ERRORS,  # noqa: E402
                                           collect_outputs, load_config,
                                           load_model, split_dataloader)
 

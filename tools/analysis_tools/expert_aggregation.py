@@ -34,9 +34,9 @@ from mmpretrain.registry import DATASETS  # noqa: E402
 from shike_mm.datasets.prior_shift_dataset import (  # noqa: E402
     TEST_PRIORS, class_order_from_counts)
 from shike_mm.utils import configure_cpu_threads  # noqa: E402
-from shike_mm.utils.expert_aggregation import \
+from shike_mm.apis.expert_aggregation import \
     learn_expert_weights  # noqa: E402
-from shike_mm.utils.model_outputs import (TOOL_ERRORS,  # noqa: E402
+from shike_mm.apis.model_outputs import (TOOL_ERRORS,  # noqa: E402
                                           collect_outputs, is_multi_expert,
                                           load_config, load_model,
                                           split_dataloader,

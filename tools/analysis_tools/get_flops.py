@@ -31,7 +31,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 import shike_mm  # noqa: E402,F401  (registers the SHIKE modules)
-from shike_mm.utils.flops import (PARTS, complexity,  # noqa: E402
+from shike_mm.apis.flops import (PARTS, complexity,  # noqa: E402
                                   input_size, load_config)
 
 

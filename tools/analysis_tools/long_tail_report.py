@@ -32,7 +32,7 @@ if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
 from mmengine.config import DictAction  # noqa: E402
 
 from shike_mm.utils import find_config  # noqa: E402
-from shike_mm.utils.analysis import (
+from shike_mm.apis.analysis import (
     evaluate_checkpoint,  # noqa: E402
     find_scalars_json,
     format_expert_table,

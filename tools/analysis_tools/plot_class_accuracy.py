@@ -19,7 +19,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
-from shike_mm.utils.analysis import (
+from shike_mm.apis.analysis import (
     load_per_class,  # noqa: E402
     plot_class_accuracy)
 

@@ -18,7 +18,7 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
-from shike_mm.utils.analysis import (
+from shike_mm.apis.analysis import (
     find_scalars_json,  # noqa: E402
     plot_learning_curves)
 

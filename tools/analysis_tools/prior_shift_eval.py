@@ -35,10 +35,10 @@ from shike_mm.models.utils.prior import (TRAINED_ON,  # noqa: E402
                                          log_prior_from_counts,
                                          source_log_prior)
 from shike_mm.utils import configure_cpu_threads  # noqa: E402
-from shike_mm.utils.model_outputs import (TOOL_ERRORS,  # noqa: E402
+from shike_mm.apis.model_outputs import (TOOL_ERRORS,  # noqa: E402
                                           collect_outputs, load_config,
                                           load_model, split_dataloader)
-from shike_mm.utils.prior_shift import (default_trained_on,  # noqa: E402
+from shike_mm.apis.prior_shift import (default_trained_on,  # noqa: E402
                                         evaluate_prior_shift,
                                         format_prior_shift_table,
                                         plot_prior_shift, summarise)

@@ -13,7 +13,7 @@ from mmengine.runner import Runner
 
 from shike_mm.testing import bypass_cifar_md5
 from shike_mm.utils import find_config, load_local_checkpoint
-from shike_mm.utils.analysis import find_scalars_json
+from shike_mm.apis.analysis import find_scalars_json
 
 STAGE1_KEYS = {'loss_ce', 'loss_dkt', 'loss_mkd'}
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from shike_mm.utils import analysis
-from shike_mm.utils.analysis import (EvaluationResult, evaluate_checkpoint,
+from shike_mm.apis import analysis
+from shike_mm.apis.analysis import (EvaluationResult, evaluate_checkpoint,
                                      expert_group_accuracy, find_scalars_json,
                                      format_expert_table, format_group_table,
                                      load_per_class, plot_learning_curves)

@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from shike_mm.evaluation.metrics.long_tail_metric import (
     adaptive_calibration_error, brier_score, expected_calibration_error,
     maximum_calibration_error, negative_log_likelihood, reliability_bins)
-from shike_mm.utils.analysis import _legend_below, _pyplot, _save
+from .analysis import _legend_below, _pyplot, _save
 
 #: Where :func:`fit_temperature` searches, and how closely (in log T).
 TEMPERATURE_BOUNDS = (0.01, 100.0)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from shike_mm.utils.expert_aggregation import (learn_expert_weights,
+from shike_mm.apis.expert_aggregation import (learn_expert_weights,
                                                view_agreement)
 
 

@@ -12,7 +12,7 @@ from shike_mm.datasets.prior_shift_dataset import (TEST_PRIORS,
 from shike_mm.models.utils.prior import (estimate_prior_em,
                                          log_prior_from_counts,
                                          source_log_prior)
-from shike_mm.utils.analysis import _pyplot, _save, _zoomed_limits
+from .analysis import _pyplot, _save, _zoomed_limits
 
 #: The predictions compared, with their titles.
 METHODS = {

@@ -9,7 +9,7 @@ import torch
 from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.config import Config
 
-from .config import find_config
+from shike_mm.utils.config import find_config
 
 # Parts of a model, as (column title, parameter-name prefix).
 PARTS = (

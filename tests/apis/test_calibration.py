@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from shike_mm.utils.calibration import (calibration_metrics,
+from shike_mm.apis.calibration import (calibration_metrics,
                                         fit_temperature, nll_at_temperature,
                                         plot_reliability_diagram)
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from shike_mm.datasets import TEST_PRIORS
-from shike_mm.utils.prior_shift import (evaluate_prior_shift,
+from shike_mm.apis.prior_shift import (evaluate_prior_shift,
                                         format_prior_shift_table,
                                         plot_prior_shift, summarise)
 
