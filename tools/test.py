@@ -1,26 +1,21 @@
 """Evaluate a checkpoint with an MMPretrain-style config."""
 import argparse
-import os
 import os.path as osp
 import sys
 
-# Run from a checkout without installing: make `shike_mm` importable.
+# From a checkout, run with its own shike_mm, installed or not.
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
-import mmengine  # noqa: E402
-import torch  # noqa: E402
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+import mmengine
+import torch
+from mmengine.config import Config, ConfigDict
 
-from shike_mm.utils import (configure_cpu_threads,  # noqa: E402
-                            find_config, release_distributed,
-                            setup_cpu_distributed)
-from shike_mm.utils.checkpoint import TRUST_ENV  # noqa: E402
-from shike_mm.utils.log_filters import \
-    quiet_mmengine_internal_notices  # noqa: E402
+from shike_mm.utils import find_config
+from shike_mm.utils.cli import (add_cfg_options, add_launcher,
+                                add_trust_checkpoint, built_runner,
+                                set_work_dir)
 
 
 def parse_args(argv=None):
@@ -44,11 +39,7 @@ def parse_args(argv=None):
         help='load the checkpoint even if its keys or shapes do not match '
         'the model (with a warning; unmatched weights keep their '
         'initialisation, so the result is not that of the checkpoint)')
-    parser.add_argument(
-        '--trust-checkpoint',
-        action='store_true',
-        help='fully unpickle the checkpoint; only for files from a source '
-        'you trust')
+    add_trust_checkpoint(parser, 'the checkpoint')
     parser.add_argument(
         '--tta',
         action='store_true',
@@ -68,20 +59,9 @@ def parse_args(argv=None):
         help='with --show-dir, draw every n-th test image')
     parser.add_argument(
         '--no-pin-memory', action='store_true', help='no pin_memory')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, as key=value pairs')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_cfg_options(parser)
+    add_launcher(parser)
+    return parser.parse_args(argv)
 
 
 def add_test_time_augmentation(cfg):
@@ -119,11 +99,7 @@ def add_test_time_augmentation(cfg):
 def merge_args(cfg, args):
     """Fold the command-line arguments into the config."""
     cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.work_dir, args.config)
     cfg.load_from = args.checkpoint
     cfg.resume = False
     cfg.setdefault('default_hooks', ConfigDict())
@@ -167,22 +143,9 @@ def main(argv=None):
     args = parse_args(argv)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise ValueError(f'--out must be a .pkl file, got {args.out}')
-    if args.trust_checkpoint:
-        os.environ[TRUST_ENV] = '1'
     cfg = merge_args(Config.fromfile(find_config(args.config)), args)
-    threads = configure_cpu_threads(cfg.get('cpu_threads'))
-    setup_cpu_distributed(cfg, args.launcher)
-    try:
-        if 'runner_type' in cfg:
-            runner = RUNNERS.build(cfg)
-        else:
-            runner = Runner.from_cfg(cfg)
-        quiet_mmengine_internal_notices(runner.logger)
-        if threads:
-            runner.logger.info(threads)
+    with built_runner(cfg, args) as runner:
         metrics = runner.test()
-    finally:
-        release_distributed()
     if args.out is not None and args.out_item == 'metrics':
         mmengine.dump(metrics, args.out)
     return metrics

@@ -1,27 +1,22 @@
 """Train a model with an MMPretrain-style config (shike_mm components)."""
 import argparse
 import logging
-import os
 import os.path as osp
 import sys
 
-# Run from a checkout without installing: make `shike_mm` importable.
+# From a checkout, run with its own shike_mm, installed or not.
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
-import torch  # noqa: E402
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
-from mmengine.logging import print_log  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
+import torch
+from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
 
-from shike_mm.utils import (configure_cpu_threads,  # noqa: E402
-                            find_config, release_distributed,
-                            setup_cpu_distributed)
-from shike_mm.utils.checkpoint import TRUST_ENV  # noqa: E402
-from shike_mm.utils.log_filters import \
-    quiet_mmengine_internal_notices  # noqa: E402
+from shike_mm.utils import find_config
+from shike_mm.utils.cli import (add_cfg_options, add_launcher,
+                                add_trust_checkpoint, built_runner,
+                                set_work_dir)
 
 
 def parse_args(argv=None):
@@ -57,25 +52,11 @@ def parse_args(argv=None):
         '--no-persistent-workers',
         action='store_true',
         help='no persistent dataloader workers')
-    parser.add_argument(
-        '--trust-checkpoint',
-        action='store_true',
-        help='fully unpickle the checkpoints this run loads (resume, '
-        'load_from); only for files from a source you trust')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, as key=value pairs')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_trust_checkpoint(
+        parser, 'the checkpoints this run loads (resume, load_from)')
+    add_cfg_options(parser)
+    add_launcher(parser)
+    return parser.parse_args(argv)
 
 
 def merge_args(cfg, args):
@@ -85,12 +66,7 @@ def merge_args(cfg, args):
         cfg.val_dataloader = None
         cfg.val_evaluator = None
     cfg.launcher = args.launcher
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.work_dir, args.config)
 
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
@@ -185,22 +161,9 @@ def compile_without_compiler(cfg):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.trust_checkpoint:
-        os.environ[TRUST_ENV] = '1'
     cfg = merge_args(Config.fromfile(find_config(args.config)), args)
-    threads = configure_cpu_threads(cfg.get('cpu_threads'))
-    setup_cpu_distributed(cfg, args.launcher)
-    try:
-        if 'runner_type' in cfg:
-            runner = RUNNERS.build(cfg)
-        else:
-            runner = Runner.from_cfg(cfg)
-        quiet_mmengine_internal_notices(runner.logger)
-        if threads:
-            runner.logger.info(threads)
+    with built_runner(cfg, args) as runner:
         runner.train()
-    finally:
-        release_distributed()
 
 
 if __name__ == '__main__':

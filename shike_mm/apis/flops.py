@@ -1,15 +1,11 @@
 """FLOPs and parameters of a model, in total and per part of a SHIKE model,
 shared by ``tools/analysis_tools/get_flops.py`` and
 ``tools/analysis_tools/benchmark_train.py``."""
-import importlib
-import os.path as osp
 from typing import Optional, Tuple
 
 import torch
 from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.config import Config
-
-from shike_mm.utils.config import find_config
 
 # Parts of a model, as (column title, parameter-name prefix).
 PARTS = (
@@ -18,18 +14,6 @@ PARTS = (
     ('aligners', 'neck.aligners'),
     ('head', 'head'),
 )
-
-
-def load_config(name: str) -> Config:
-    """A shike_mm config by path or shipped name, or ``package::path``, a
-    config shipped with another installed OpenMMLab package (under its
-    ``.mim/configs``)."""
-    package, separator, path = name.partition('::')
-    if not separator or package == 'shike_mm':
-        return Config.fromfile(find_config(name))
-    package_dir = osp.dirname(importlib.import_module(package).__file__)
-    return Config.fromfile(osp.join(package_dir, '.mim', 'configs', path))
-
 
 #: Transforms that fix the output size, and the argument that gives it.
 _SIZE_TRANSFORMS = {

@@ -8,17 +8,12 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmpretrain.apis import get_model
 
 from shike_mm.datasets.class_counts import (COUNTS_META_KEY,
                                             trained_class_counts)
-from shike_mm.utils.checkpoint import (CheckpointMismatchError,
-                                       CorruptCheckpointError,
-                                       UntrustedCheckpointError,
-                                       load_checkpoint_checked)
-from shike_mm.utils.config import find_config
+from shike_mm.utils.checkpoint import load_checkpoint_checked
 
 
 @dataclass
@@ -59,22 +54,6 @@ class ModelOutputs:
     expert_logits: Optional[torch.Tensor] = None
 
 
-#: Errors the post-hoc tools report as one line (a config, checkpoint or
-#: option they cannot use) instead of a traceback.
-TOOL_ERRORS = (ValueError, OSError, CheckpointMismatchError,
-               CorruptCheckpointError, UntrustedCheckpointError)
-
-
-def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
-    """A config file or shipped config name, with overrides, its default
-    scope set."""
-    cfg = Config.fromfile(find_config(config))
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-    return cfg
-
-
 def load_model(cfg: Config, checkpoint: str,
                device: str = 'cpu') -> LoadedModel:
     """Build a config's model and load a checkpoint into it strictly.
@@ -87,7 +66,8 @@ def load_model(cfg: Config, checkpoint: str,
     the training prior.
 
     Args:
-        cfg (Config): The config (:func:`load_config`).
+        cfg (Config): The config, its default scope set
+            (:func:`shike_mm.utils.cli.load_config`).
         checkpoint (str): Checkpoint file.
         device (str): Device. Defaults to ``'cpu'``.
 

@@ -21,16 +21,17 @@ import statistics
 import sys
 import time
 
-# Run from a checkout without installing: make `shike_mm` importable.
+# From a checkout, run with its own shike_mm, installed or not.
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+import torch
+import torch.nn.functional as F
+from torch.utils._python_dispatch import TorchDispatchMode
 
-from shike_mm.models.losses import MutualKDLoss  # noqa: E402
+from shike_mm.models.losses import MutualKDLoss
+from shike_mm.utils.cli import add_device
 
 
 def pairwise_mkd(logits: torch.Tensor) -> torch.Tensor:
@@ -149,10 +150,7 @@ def parse_args(argv=None):
         '3 experts)')
     parser.add_argument(
         '--iters', type=int, default=5, help='timed passes per formula')
-    parser.add_argument(
-        '--device',
-        default='cuda' if torch.cuda.is_available() else 'cpu',
-        help='device (default: cuda when available)')
+    add_device(parser, prefer_gpu=True)
     parser.add_argument(
         '--threads', type=int, help='torch threads (default: torch\'s)')
     args = parser.parse_args(argv)

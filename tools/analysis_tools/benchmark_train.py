@@ -57,28 +57,27 @@ import time
 from functools import partial
 from typing import List, Optional
 
-# Run from a checkout without installing: make `shike_mm` importable.
+# From a checkout, run with its own shike_mm, installed or not.
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
-import cv2  # noqa: E402
-import mmcv  # noqa: E402
-import mmengine  # noqa: E402
-import mmpretrain  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from mmcv.transforms import Compose  # noqa: E402
-from mmengine.config import Config, ConfigDict, DictAction  # noqa: E402
-from mmengine.logging import MMLogger  # noqa: E402
-from mmengine.optim import OptimWrapper, build_optim_wrapper  # noqa: E402
-from mmengine.registry import FUNCTIONS, init_default_scope  # noqa: E402
-from mmengine.runner.amp import autocast  # noqa: E402
+import cv2
+import mmcv
+import mmengine
+import mmpretrain
+import numpy as np
+import torch
+from mmcv.transforms import Compose
+from mmengine.config import Config, ConfigDict
+from mmengine.logging import MMLogger
+from mmengine.optim import OptimWrapper, build_optim_wrapper
+from mmengine.registry import FUNCTIONS, init_default_scope
+from mmengine.runner.amp import autocast
 
-import shike_mm  # noqa: E402,F401  (registers the SHIKE modules)
-from shike_mm.engine.hooks.channels_last_hook import \
-    to_channels_last  # noqa: E402
-from shike_mm.apis.flops import complexity, load_config  # noqa: E402
+from shike_mm.apis.flops import complexity
+from shike_mm.engine.hooks.channels_last_hook import to_channels_last
+from shike_mm.utils.cli import add_cfg_options, add_device, load_config
 
 AMP_DTYPES = {'none': None, 'fp16': 'float16', 'bf16': 'bfloat16'}
 # Raw size (height, width) of generated images for pipelines that load
@@ -167,10 +166,7 @@ def parse_args(argv=None):
         type=int,
         default=20,
         help='batches timed with --loader-workers')
-    parser.add_argument(
-        '--device',
-        default='cuda' if torch.cuda.is_available() else 'cpu',
-        help='device of the model (default: cuda when available)')
+    add_device(parser, prefer_gpu=True)
     parser.add_argument(
         '--threads',
         type=int,
@@ -178,12 +174,9 @@ def parse_args(argv=None):
         'default, one per physical core)')
     parser.add_argument(
         '--json', help='also write the results to this JSON file')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override entries of CONFIG (not the baseline), as key=value '
-        'pairs')
+    add_cfg_options(
+        parser, 'override entries of CONFIG (not the baseline), as '
+        'key=value pairs')
     args = parser.parse_args(argv)
     for name in ('iters', 'window', 'batch_size', 'threads'):
         value = getattr(args, name)
@@ -518,9 +511,7 @@ def benchmark(name: str, args, device: torch.device,
               cfg_options: Optional[dict] = None) -> dict:
     """Measure one config; returns its row (``skipped`` holds the reason
     when the step cannot run on ``device``)."""
-    cfg = load_config(name)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = load_config(name, cfg_options)
     amp = args.amp or config_amp(cfg)
     batch_size = args.batch_size or cfg.train_dataloader.batch_size
     row = dict(

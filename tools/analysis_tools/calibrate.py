@@ -28,23 +28,20 @@ import os
 import os.path as osp
 import sys
 
-# Run from a checkout without installing: make `shike_mm` importable.
+# From a checkout, run with its own shike_mm, installed or not.
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
-import torch  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
-from mmpretrain.registry import DATASETS  # noqa: E402
+import torch
+from mmpretrain.registry import DATASETS
 
-from shike_mm.datasets import get_train_class_counts  # noqa: E402
-from shike_mm.utils import configure_cpu_threads  # noqa: E402
-from shike_mm.apis.calibration import (calibration_metrics,  # noqa: E402
-                                        fit_temperature,
-                                        plot_reliability_diagram)
-from shike_mm.apis.model_outputs import (TOOL_ERRORS,  # noqa: E402
-                                          collect_outputs, load_config,
-                                          load_model, split_dataloader)
+from shike_mm.apis import (calibration_metrics, collect_outputs,
+                           fit_temperature, load_model,
+                           plot_reliability_diagram, split_dataloader)
+from shike_mm.datasets import get_train_class_counts
+from shike_mm.utils.cli import (add_cfg_options, add_device, load_config,
+                                run_tool, set_cpu_threads)
 
 SPLITS = ('auto', 'held-out', 'val')
 HELD_OUT_TYPES = ('HeldOutSplit', 'mmpretrain.HeldOutSplit')
@@ -72,13 +69,8 @@ def parse_args(argv=None):
         '--out-dir',
         help='folder for temperature.json and reliability.png (default: '
         '"calibration" next to the checkpoint)')
-    parser.add_argument(
-        '--device', default='cpu', help='device to evaluate on')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='config overrides, as key=value pairs')
+    add_device(parser)
+    add_cfg_options(parser)
     args = parser.parse_args(argv)
     if args.bins < 1:
         parser.error(f'--bins must be positive, got {args.bins}')
@@ -142,9 +134,7 @@ def check_never_trained_on(loaded, dataset_cfg: dict, checkpoint: str):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    threads = configure_cpu_threads(cfg.get('cpu_threads'))
-    if threads:
-        print(threads)
+    set_cpu_threads(cfg)
     out_dir = args.out_dir or osp.join(
         osp.dirname(osp.abspath(args.checkpoint)), 'calibration')
     fit_cfg, fit_description = fitting_split(cfg, args.config, args.split)
@@ -213,7 +203,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except TOOL_ERRORS as error:
-        sys.exit(f'calibrate.py: error: {error}')
+    run_tool(main)

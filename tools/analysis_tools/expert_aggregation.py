@@ -20,27 +20,23 @@ import os
 import os.path as osp
 import sys
 
-# Run from a checkout without installing: make `shike_mm` importable.
+# From a checkout, run with its own shike_mm, installed or not.
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from mmengine.config import DictAction  # noqa: E402
-from mmengine.runner.utils import set_random_seed  # noqa: E402
-from mmpretrain.registry import DATASETS  # noqa: E402
+import numpy as np
+import torch
+from mmengine.runner.utils import set_random_seed
+from mmpretrain.registry import DATASETS
 
-from shike_mm.datasets.prior_shift_dataset import (  # noqa: E402
-    TEST_PRIORS, class_order_from_counts)
-from shike_mm.utils import configure_cpu_threads  # noqa: E402
-from shike_mm.apis.expert_aggregation import \
-    learn_expert_weights  # noqa: E402
-from shike_mm.apis.model_outputs import (TOOL_ERRORS,  # noqa: E402
-                                          collect_outputs, is_multi_expert,
-                                          load_config, load_model,
-                                          split_dataloader,
-                                          two_view_expert_logits)
+from shike_mm.apis import (collect_outputs, is_multi_expert,
+                           learn_expert_weights, load_model,
+                           split_dataloader, two_view_expert_logits)
+from shike_mm.datasets.prior_shift_dataset import (TEST_PRIORS,
+                                                   class_order_from_counts)
+from shike_mm.utils.cli import (add_cfg_options, add_device, load_config,
+                                run_tool, set_cpu_threads)
 
 
 def parse_args(argv=None):
@@ -85,13 +81,8 @@ def parse_args(argv=None):
         '--out-dir',
         help='folder for expert_weights.json (default: "expert_aggregation" '
         'next to the checkpoint)')
-    parser.add_argument(
-        '--device', default='cpu', help='device to run on')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='config overrides, as key=value pairs')
+    add_device(parser)
+    add_cfg_options(parser)
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.batch_size < 1:
         parser.error('--epochs and --batch-size must be positive')
@@ -112,9 +103,7 @@ def training_pipeline(dataset_cfg: dict, config: str) -> list:
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    threads = configure_cpu_threads(cfg.get('cpu_threads'))
-    if threads:
-        print(threads)
+    set_cpu_threads(cfg)
     out_dir = args.out_dir or osp.join(
         osp.dirname(osp.abspath(args.checkpoint)), 'expert_aggregation')
     loaded = load_model(cfg, args.checkpoint, args.device)
@@ -196,7 +185,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except TOOL_ERRORS as error:
-        sys.exit(f'expert_aggregation.py: error: {error}')
+    run_tool(main)

@@ -21,18 +21,17 @@ import argparse
 import os.path as osp
 import sys
 
-# Run from a checkout without installing: make `shike_mm` importable.
+# From a checkout, run with its own shike_mm, installed or not.
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
-import torch  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import init_default_scope  # noqa: E402
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
 
-import shike_mm  # noqa: E402,F401  (registers the SHIKE modules)
-from shike_mm.apis.flops import (PARTS, complexity,  # noqa: E402
-                                  input_size, load_config)
+from shike_mm.apis.flops import PARTS, complexity, input_size
+from shike_mm.utils.cli import add_cfg_options, load_config
 
 
 def parse_args(argv=None):
@@ -50,11 +49,8 @@ def parse_args(argv=None):
         nargs='+',
         help='input height and width (one number for a square input); '
         "default: each config's own input size")
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override entries of every config, as key=value pairs')
+    add_cfg_options(parser,
+                    'override entries of every config, as key=value pairs')
     args = parser.parse_args(argv)
     if args.shape and len(args.shape) == 1:
         args.shape = args.shape * 2
@@ -88,9 +84,7 @@ def main(argv=None):
     print('| ' + ' | '.join(header) + ' |')
     print('|' + '---|' * len(header))
     for name in args.configs:
-        cfg = load_config(name)
-        if args.cfg_options:
-            cfg.merge_from_dict(args.cfg_options)
+        cfg = load_config(name, args.cfg_options)
         shape = args.shape or input_size(cfg)
         figures = complexity(build_model(cfg), *shape)
         print(format_row(osp.basename(name), shape, figures), flush=True)

@@ -24,22 +24,17 @@ import argparse
 import os.path as osp
 import sys
 
-# Run from a checkout without installing: make `shike_mm` importable.
+# From a checkout, run with its own shike_mm, installed or not.
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import DictAction  # noqa: E402
-
-from shike_mm.utils import find_config  # noqa: E402
-from shike_mm.apis.analysis import (
-    evaluate_checkpoint,  # noqa: E402
-    find_scalars_json,
-    format_expert_table,
-    format_group_table,
-    plot_class_accuracy,
-    plot_expert_preference,
-    plot_learning_curves)
+from shike_mm.apis import (evaluate_checkpoint, find_scalars_json,
+                           format_expert_table, format_group_table,
+                           plot_class_accuracy, plot_expert_preference,
+                           plot_learning_curves)
+from shike_mm.utils import find_config
+from shike_mm.utils.cli import add_cfg_options, add_device
 
 
 def parse_args(argv=None):
@@ -61,13 +56,9 @@ def parse_args(argv=None):
         '--out-dir',
         help='folder for the table, per-class JSON and plots (default: '
         '"report" next to the checkpoint)')
-    parser.add_argument(
-        '--device', default='cpu', help='device to evaluate on')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='config overrides for both models, as key=value pairs')
+    add_device(parser)
+    add_cfg_options(parser, 'config overrides for both models, as '
+                    'key=value pairs')
     return parser.parse_args(argv)
 
 

@@ -13,14 +13,12 @@ import argparse
 import os.path as osp
 import sys
 
-# Run from a checkout without installing: make `shike_mm` importable.
+# From a checkout, run with its own shike_mm, installed or not.
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
-from shike_mm.apis.analysis import (
-    find_scalars_json,  # noqa: E402
-    plot_learning_curves)
+from shike_mm.apis import find_scalars_json, plot_learning_curves
 
 
 def parse_args(argv=None):

@@ -23,25 +23,20 @@ import os
 import os.path as osp
 import sys
 
-# Run from a checkout without installing: make `shike_mm` importable.
+# From a checkout, run with its own shike_mm, installed or not.
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
-from mmengine.config import DictAction  # noqa: E402
-
-from shike_mm.models.utils.prior import (TRAINED_ON,  # noqa: E402
-                                         estimate_prior_em,
+from shike_mm.apis import (collect_outputs, default_trained_on,
+                           evaluate_prior_shift, format_prior_shift_table,
+                           load_model, plot_prior_shift, split_dataloader,
+                           summarise)
+from shike_mm.models.utils.prior import (TRAINED_ON, estimate_prior_em,
                                          log_prior_from_counts,
                                          source_log_prior)
-from shike_mm.utils import configure_cpu_threads  # noqa: E402
-from shike_mm.apis.model_outputs import (TOOL_ERRORS,  # noqa: E402
-                                          collect_outputs, load_config,
-                                          load_model, split_dataloader)
-from shike_mm.apis.prior_shift import (default_trained_on,  # noqa: E402
-                                        evaluate_prior_shift,
-                                        format_prior_shift_table,
-                                        plot_prior_shift, summarise)
+from shike_mm.utils.cli import (add_cfg_options, add_device, load_config,
+                                run_tool, set_cpu_threads)
 
 
 def parse_args(argv=None):
@@ -95,13 +90,8 @@ def parse_args(argv=None):
         metavar='FILE',
         help='also write the EM estimate of the test split\'s class prior '
         'to this JSON (one checkpoint only)')
-    parser.add_argument(
-        '--device', default='cpu', help='device to evaluate on')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='config overrides, as key=value pairs')
+    add_device(parser)
+    add_cfg_options(parser)
     args = parser.parse_args(argv)
     if len(args.temperature) == 1:
         args.temperature *= len(args.checkpoint)
@@ -117,9 +107,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    threads = configure_cpu_threads(cfg.get('cpu_threads'))
-    if threads:
-        print(threads)
+    set_cpu_threads(cfg)
     out_dir = args.out_dir or osp.join(
         osp.dirname(osp.abspath(args.checkpoint[0])), 'prior_shift')
     test_loader = split_dataloader(cfg, cfg.test_dataloader.dataset)
@@ -214,7 +202,4 @@ def write_estimated_prior(args, logits, train_counts, trained_on,
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except TOOL_ERRORS as error:
-        sys.exit(f'prior_shift_eval.py: error: {error}')
+    run_tool(main)

@@ -8,11 +8,12 @@ import argparse
 import os.path as osp
 import sys
 
+# From a checkout, run with its own shike_mm, installed or not.
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
-from shike_mm.testing import write_fake_cifar, write_image_folder  # noqa
+from shike_mm.testing import write_fake_cifar, write_image_folder
 
 
 def parse_args(argv=None):

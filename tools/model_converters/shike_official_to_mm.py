@@ -13,24 +13,23 @@ with the re-trained classifiers. It defaults to 2 when the checkpoint's
 epoch is past the switch epoch (180), else 1.
 """
 import argparse
-import os
 import os.path as osp
 import re
 import sys
 from collections import OrderedDict
 
-# Run from a checkout without installing: make `shike_mm` importable.
+# From a checkout, run with its own shike_mm, installed or not.
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
-import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-from mmpretrain.registry import MODELS  # noqa: E402
+import torch
+from mmengine.config import Config
+from mmpretrain.registry import MODELS
 
-from shike_mm.models.backbones import CIFARResNet  # noqa: E402
-from shike_mm.utils import find_config, load_local_checkpoint  # noqa: E402
-from shike_mm.utils.checkpoint import TRUST_ENV  # noqa: E402
+from shike_mm.models.backbones import CIFARResNet
+from shike_mm.utils import find_config, load_local_checkpoint
+from shike_mm.utils.cli import add_trust_checkpoint
 
 SWITCH_EPOCH = 180
 MODEL_CONFIG = '_base_/models/shike_r32_cifar.py'
@@ -71,11 +70,7 @@ def parse_args(argv=None):
         type=int,
         default=SWITCH_EPOCH,
         help='first epoch of stage 2 in the official run (default: 180)')
-    parser.add_argument(
-        '--trust-checkpoint',
-        action='store_true',
-        help='fully unpickle the source checkpoint; only for files from a '
-        'source you trust')
+    add_trust_checkpoint(parser, 'the source checkpoint')
     return parser.parse_args(argv)
 
 
@@ -200,8 +195,6 @@ def convert(src, dst, stage=None, switch_epoch=SWITCH_EPOCH):
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.trust_checkpoint:
-        os.environ[TRUST_ENV] = '1'
     meta = convert(args.src, args.dst, args.stage, args.switch_epoch)
     print(f'Saved {args.dst}: ResNet-{meta["depth"]}, '
           f'{meta["num_experts"]} experts, {meta["num_classes"]} classes, '
