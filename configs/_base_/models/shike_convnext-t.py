@@ -7,12 +7,13 @@
 # DKF applies as on ResNet: stride-2 3x3 conv + BN aligners from 96, 192
 # and 384 channels to 768. Stochastic depth follows ConvNeXt-T's linear
 # rule over its 18 blocks (0 to 0.1): the trunk covers blocks 0..14.
+_base_ = ['./shike_common.py']
+
 drop_path_rate = 0.1
 num_blocks = 18
 num_shared_blocks = 15
 
 model = dict(
-    type='ImageClassifier',
     backbone=dict(
         type='ConvNeXt',
         arch=dict(depths=[3, 3, 9], channels=[96, 192, 384]),
@@ -21,9 +22,7 @@ model = dict(
         drop_path_rate=drop_path_rate * (num_shared_blocks - 1) /
         (num_blocks - 1)),
     neck=dict(
-        type='DKFNeck',
         in_channels=(96, 192, 384),
-        num_experts=3,
         expert_stage=dict(
             type='ConvNeXtExpertStage',
             out_channels=768,
@@ -32,17 +31,6 @@ model = dict(
                 drop_path_rate * i / (num_blocks - 1)
                 for i in range(num_shared_blocks, num_blocks)
             ]),
-        fuse=True,
         # the expert stages initialise themselves as ConvNeXt does
         expert_init_cfg=None),
-    head=dict(
-        type='SHIKEHead',
-        num_classes=1000,
-        in_channels=768,
-        num_experts=3,
-        scale=30.0,
-        ce_loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        dkt_loss=dict(type='DKTLoss', loss_weight=10.0, reduction='mean'),
-        mkd_loss=dict(type='MutualKDLoss', loss_weight=1.0, reduction='mean'),
-        bal_loss=dict(type='BalancedSoftmaxLoss', loss_weight=1.0),
-        topk=(1, 5)))
+    head=dict(in_channels=768))

@@ -8,6 +8,8 @@
 # configs/shike/README.md for the cost of both). Every conv of the trunk and
 # the experts gets SHIKE's kaiming-normal (fan_in) initialisation; no
 # zero-initialised residual branches.
+_base_ = ['./shike_common.py']
+
 kaiming_fan_in = dict(
     type='Kaiming',
     layer='Conv2d',
@@ -16,7 +18,6 @@ kaiming_fan_in = dict(
     distribution='normal')
 
 model = dict(
-    type='ImageClassifier',
     backbone=dict(
         type='ResNet',
         depth=50,
@@ -27,26 +28,10 @@ model = dict(
         zero_init_residual=False,
         init_cfg=kaiming_fan_in),
     neck=dict(
-        type='DKFNeck',
         in_channels=(256, 512, 1024),
-        num_experts=3,
         expert_stage=dict(
             block='Bottleneck', num_blocks=3, out_channels=2048, stride=2),
-        fuse=True,
         aligner_kernel_size=3,
         aligner_width_ratio=1.0,
         expert_init_cfg=kaiming_fan_in),
-    head=dict(
-        type='SHIKEHead',
-        num_classes=1000,
-        in_channels=2048,
-        num_experts=3,
-        scale=30.0,
-        ce_loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        # The official weights and 'mean' reduction (over batch x classes):
-        # with C classes the per-sample weights are 10/C and 1/C, so they
-        # shrink from 0.1/0.01 on CIFAR-100 to 0.01/0.001 at C=1000.
-        dkt_loss=dict(type='DKTLoss', loss_weight=10.0, reduction='mean'),
-        mkd_loss=dict(type='MutualKDLoss', loss_weight=1.0, reduction='mean'),
-        bal_loss=dict(type='BalancedSoftmaxLoss', loss_weight=1.0),
-        topk=(1, 5)))
+    head=dict(in_channels=2048))

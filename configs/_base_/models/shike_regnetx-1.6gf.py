@@ -7,6 +7,8 @@
 # shallow maps to 912x7x7 with stride-2 3x3 conv + BN aligners. As in the
 # ResNet configs, every conv gets SHIKE's kaiming-normal (fan_in)
 # initialisation and no residual branch is zero-initialised.
+_base_ = ['./shike_common.py']
+
 kaiming_fan_in = dict(
     type='Kaiming',
     layer='Conv2d',
@@ -15,7 +17,6 @@ kaiming_fan_in = dict(
     distribution='normal')
 
 model = dict(
-    type='ImageClassifier',
     backbone=dict(
         type='RegNet',
         arch=dict(w0=80, wa=34.01, wm=2.25, group_w=24, depth=16, bot_mul=1.0),
@@ -25,9 +26,7 @@ model = dict(
         zero_init_residual=False,
         init_cfg=kaiming_fan_in),
     neck=dict(
-        type='DKFNeck',
         in_channels=(72, 168, 408),
-        num_experts=3,
         expert_stage=dict(
             block='ResNeXtBottleneck',
             num_blocks=2,
@@ -37,16 +36,5 @@ model = dict(
             base_channels=912,
             groups=912 // 24,
             width_per_group=24),
-        fuse=True,
         expert_init_cfg=kaiming_fan_in),
-    head=dict(
-        type='SHIKEHead',
-        num_classes=1000,
-        in_channels=912,
-        num_experts=3,
-        scale=30.0,
-        ce_loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        dkt_loss=dict(type='DKTLoss', loss_weight=10.0, reduction='mean'),
-        mkd_loss=dict(type='MutualKDLoss', loss_weight=1.0, reduction='mean'),
-        bal_loss=dict(type='BalancedSoftmaxLoss', loss_weight=1.0),
-        topk=(1, 5)))
+    head=dict(in_channels=912))

@@ -6,12 +6,13 @@
 # resolution, so DKF applies: stride-2 3x3 conv + BN aligners from 96, 192
 # and 384 channels to 768. Stochastic depth follows Swin-T's linear rule
 # over its 12 blocks (0 to 0.2): the trunk covers blocks 0..9.
+_base_ = ['./shike_common.py']
+
 drop_path_rate = 0.2
 num_blocks = 12
 num_shared_blocks = 10
 
 model = dict(
-    type='ImageClassifier',
     backbone=dict(
         type='SwinTransformer',
         arch=dict(embed_dims=96, depths=[2, 2, 6], num_heads=[3, 6, 12]),
@@ -21,9 +22,7 @@ model = dict(
         drop_path_rate=drop_path_rate * (num_shared_blocks - 1) /
         (num_blocks - 1)),
     neck=dict(
-        type='DKFNeck',
         in_channels=(96, 192, 384),
-        num_experts=3,
         expert_stage=dict(
             type='SwinExpertStage',
             out_channels=768,
@@ -34,20 +33,9 @@ model = dict(
                 drop_path_rate * i / (num_blocks - 1)
                 for i in range(num_shared_blocks, num_blocks)
             ]),
-        fuse=True,
         # the expert stages initialise themselves as Swin does
         expert_init_cfg=None),
-    head=dict(
-        type='SHIKEHead',
-        num_classes=1000,
-        in_channels=768,
-        num_experts=3,
-        scale=30.0,
-        ce_loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        dkt_loss=dict(type='DKTLoss', loss_weight=10.0, reduction='mean'),
-        mkd_loss=dict(type='MutualKDLoss', loss_weight=1.0, reduction='mean'),
-        bal_loss=dict(type='BalancedSoftmaxLoss', loss_weight=1.0),
-        topk=(1, 5)),
+    head=dict(in_channels=768),
     init_cfg=[
         dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
         dict(type='Constant', layer='LayerNorm', val=1., bias=0.),

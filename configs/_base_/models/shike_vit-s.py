@@ -6,12 +6,13 @@
 # resolution, so DKF's down-sampling fusion does not apply: fuse=False.
 # Stochastic depth follows the linear rule over the 12 layers (0 to 0.1):
 # the trunk covers layers 0..8.
+_base_ = ['./shike_common.py']
+
 drop_path_rate = 0.1
 num_layers = 12
 num_shared_layers = 9
 
 model = dict(
-    type='ImageClassifier',
     backbone=dict(
         type='VisionTransformer',
         arch=dict(
@@ -34,9 +35,7 @@ model = dict(
                 nonlinearity='linear')
         ]),
     neck=dict(
-        type='DKFNeck',
         in_channels=(384, ),
-        num_experts=3,
         expert_stage=dict(
             type='ViTExpertStage',
             num_layers=num_layers - num_shared_layers,
@@ -49,17 +48,7 @@ model = dict(
         fuse=False,
         # the expert stages initialise themselves as DeiT does
         expert_init_cfg=None),
-    head=dict(
-        type='SHIKEHead',
-        num_classes=1000,
-        in_channels=384,
-        num_experts=3,
-        scale=30.0,
-        ce_loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        dkt_loss=dict(type='DKTLoss', loss_weight=10.0, reduction='mean'),
-        mkd_loss=dict(type='MutualKDLoss', loss_weight=1.0, reduction='mean'),
-        bal_loss=dict(type='BalancedSoftmaxLoss', loss_weight=1.0),
-        topk=(1, 5)),
+    head=dict(in_channels=384),
     init_cfg=[
         dict(type='TruncNormal', layer='Linear', std=.02, bias=0.),
         dict(type='Constant', layer='LayerNorm', val=1., bias=0.),
