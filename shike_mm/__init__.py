@@ -31,8 +31,8 @@ except ModuleNotFoundError as error:
         name=error.name) from error
 
 from .utils import register_safe_checkpoint_loader  # noqa: E402
-from .utils.hub import (register_config_names,  # noqa: E402
-                        register_model_index)
+from .utils.hub import register_config_names  # noqa: E402
+from .utils.hub import register_model_index  # noqa: E402
 from .version import __version__  # noqa: E402
 
 register_safe_checkpoint_loader()

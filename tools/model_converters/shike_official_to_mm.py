@@ -47,6 +47,8 @@ PREFIX_RULES = [
     (r'classifiers\.(\d+)\.', r'head.classifiers.\1.'),
     (r'rt_classifiers\.(\d+)\.', r'head.retrain_classifiers.\1.'),
 ]
+# The classifiers, whose official weights are [in, out].
+CLASSIFIER_PREFIXES = ('head.classifiers.', 'head.retrain_classifiers.')
 # Official residual blocks call their conv+BN shortcut `shortcut`.
 BLOCK_RENAMES = [('.shortcut.0.', '.downsample.0.'),
                  ('.shortcut.1.', '.downsample.1.')]
@@ -116,8 +118,7 @@ def convert_state(official, src):
         if new_key is None:
             unexpected.append(key)
             continue
-        if new_key.startswith(('head.classifiers.',
-                               'head.retrain_classifiers.')):
+        if new_key.startswith(CLASSIFIER_PREFIXES):
             value = value.t().contiguous()
         converted[new_key] = value
     if unexpected:

@@ -107,11 +107,11 @@ class NonFiniteLossHook(Hook):
                 param.grad for group in wrapper.optimizer.param_groups
                 for param in group['params'] if param.grad is not None
             ]
-            # One device sync for all parameters.
-            if grads and not torch.stack(
-                    [torch.isfinite(g).all() for g in grads]).all():
-                self._skipped += 1
-                return
+            if grads:
+                finite = torch.stack([torch.isfinite(g).all() for g in grads])
+                if not finite.all():  # one device sync for all parameters
+                    self._skipped += 1
+                    return
             step(**kwargs)
 
         return step_if_finite

@@ -12,14 +12,11 @@ from mmengine.registry import init_default_scope
 import shike_mm  # noqa: F401  (registers the metric)
 from mmpretrain.registry import DATASETS, METRICS
 from mmpretrain.structures import DataSample
-from shike_mm.evaluation.metrics import (LongTailMetric,
-                                         adaptive_calibration_error,
-                                         brier_score,
-                                         expected_calibration_error,
-                                         group_accuracy,
-                                         maximum_calibration_error,
-                                         negative_log_likelihood,
+from shike_mm.evaluation.metrics import (LongTailMetric, group_accuracy,
                                          per_class_accuracy, shot_groups)
+from shike_mm.evaluation.metrics.long_tail_metric import (
+    adaptive_calibration_error, brier_score, expected_calibration_error,
+    maximum_calibration_error, negative_log_likelihood)
 from shike_mm.testing import write_image_folder
 
 # Training counts: class 0 Many (>100), classes 1 and 3 Medium (20 and 100
