@@ -1,7 +1,6 @@
 """Packaging for shike-mm, an MMPretrain plugin for SHIKE."""
 import os.path as osp
 import shutil
-
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
@@ -58,7 +57,8 @@ setup(
     # so they are extras; shike_mm names both when they are missing.
     install_requires=['torch', 'torchvision', 'numpy'],
     extras_require={
-        'openmmlab': OPENMMLAB,
+        'openmmlab':
+        OPENMMLAB,
         # For environments without mmcv: the pure-Python build of the same
         # `mmcv` module (it requires OpenMMLab's `mmengine`), with
         # MMPretrain. Not a default, so a full mmcv is never replaced.
@@ -71,9 +71,8 @@ setup(
             'onedl-mmcv>=2.0.0,<2.4.0',
         ],
         # onnx and onnxruntime: the export test checks ONNX outputs.
-        'tests': [
-            'pytest>=7', 'scikit-learn', 'matplotlib', 'onnx', 'onnxruntime'
-        ],
+        'tests':
+        ['pytest>=7', 'scikit-learn', 'matplotlib', 'onnx', 'onnxruntime'],
         'demo': ['scikit-learn', 'matplotlib'],
     },
     cmdclass={'build_py': BuildPyWithMimFiles},

@@ -73,9 +73,8 @@ def _run_tool(*args, cwd=REPO_ROOT, env=None, check=True, fake_cifar=False):
         capture_output=True,
         text=True)
     if check and proc.returncode != 0:
-        raise AssertionError(
-            f'{" ".join(cmd)} failed ({proc.returncode}):\n'
-            f'{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}')
+        raise AssertionError(f'{" ".join(cmd)} failed ({proc.returncode}):\n'
+                             f'{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}')
     return proc
 
 
@@ -100,8 +99,7 @@ def short_shike_cifar_config(tmp_path, fake_cifar):
 
     def make(max_epochs=4, switch_epoch=2, augment=True, **overrides):
         # 3 to 1 images per class: 2 batches of 128 per epoch
-        data_root = fake_cifar('cifar100', train_per_class=3,
-                               test_per_class=1)
+        data_root = fake_cifar('cifar100', train_per_class=3, test_per_class=1)
         cfg = Config.fromfile(SHIKE_CIFAR_CONFIG)
         for loader in ('train_dataloader', 'val_dataloader',
                        'test_dataloader'):

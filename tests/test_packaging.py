@@ -40,9 +40,8 @@ def test_wheel_ships_configs_and_tools(tmp_path):
     # Unconditional requirements never name a distribution of the
     # `mmpretrain`, `mmengine` or `mmcv` modules: pip would install it over
     # the other stack's.
-    assert sorted(r for r in requires if 'extra ==' not in r) == [
-        'numpy', 'torch', 'torchvision'
-    ]
+    assert sorted(r for r in requires
+                  if 'extra ==' not in r) == ['numpy', 'torch', 'torchvision']
     for extra, expected in [
         ('openmmlab', ['mmengine<1,>=0.10.7', 'mmpretrain<2,>=1.2.0']),
         ('lite', [

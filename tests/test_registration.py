@@ -4,9 +4,9 @@ import importlib
 import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope, init_default_scope
+from mmpretrain import registry as mmpretrain_registry
 
 import shike_mm
-from mmpretrain import registry as mmpretrain_registry
 
 EXPECTED = {
     'MODELS': [

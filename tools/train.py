@@ -22,7 +22,8 @@ from shike_mm.utils.cli import (add_cfg_options, add_launcher,
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a classifier')
     parser.add_argument(
-        'config', help='config file, or a path relative to the shipped '
+        'config',
+        help='config file, or a path relative to the shipped '
         'configs such as shike/shike_r32_cifar100-lt-if100.py')
     parser.add_argument('--work-dir', help='folder for logs and checkpoints')
     parser.add_argument(
@@ -52,8 +53,8 @@ def parse_args(argv=None):
         '--no-persistent-workers',
         action='store_true',
         help='no persistent dataloader workers')
-    add_trust_checkpoint(
-        parser, 'the checkpoints this run loads (resume, load_from)')
+    add_trust_checkpoint(parser,
+                         'the checkpoints this run loads (resume, load_from)')
     add_cfg_options(parser)
     add_launcher(parser)
     return parser.parse_args(argv)

@@ -29,8 +29,7 @@ max_epochs = 30
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(
-        type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4,
-        nesterov=False))
+        type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4, nesterov=False))
 
 # Epoch-wise LR, chained as in the CIFAR schedule:
 #   stage 1, e = 0..23:  0.05 * (e + 1) / 3 for e < 2,
@@ -39,20 +38,42 @@ optim_wrapper = dict(
 #                        a fresh optimizer state), 0.025 at k = 1,
 #                        then 0.0125 * (1 + cos(pi * (k - 1) / 5)).
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1 / 3, end_factor=1.0, by_epoch=True,
-         begin=0, end=3),
-    dict(type='CosineAnnealingLR', T_max=switch_epoch - 2, eta_min=0.0,
-         by_epoch=True, begin=2, end=switch_epoch),
-    dict(type='LinearLR', start_factor=0.5, end_factor=1.0, by_epoch=True,
-         begin=switch_epoch, end=switch_epoch + 2),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - switch_epoch - 1,
-         eta_min=0.0, by_epoch=True, begin=switch_epoch + 1,
-         end=max_epochs),
+    dict(
+        type='LinearLR',
+        start_factor=1 / 3,
+        end_factor=1.0,
+        by_epoch=True,
+        begin=0,
+        end=3),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=switch_epoch - 2,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=2,
+        end=switch_epoch),
+    dict(
+        type='LinearLR',
+        start_factor=0.5,
+        end_factor=1.0,
+        by_epoch=True,
+        begin=switch_epoch,
+        end=switch_epoch + 2),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - switch_epoch - 1,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=switch_epoch + 1,
+        end=max_epochs),
 ]
 
 custom_hooks = [
-    dict(type='SHIKEStageSwitchHook', switch_epoch=switch_epoch,
-         stage2_lr=0.0125, decay_frozen=False),
+    dict(
+        type='SHIKEStageSwitchHook',
+        switch_epoch=switch_epoch,
+        stage2_lr=0.0125,
+        decay_frozen=False),
 ]
 
 # Evaluate at the end of each stage and every 6 epochs in between.

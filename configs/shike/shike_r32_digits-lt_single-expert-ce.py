@@ -12,10 +12,20 @@ model = dict(
 # epochs: 0.05 * (e + 1) / 3 for e < 2, then 0.025 * (1 + cos(pi * (e - 2)
 # / 28)).
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1 / 3, end_factor=1.0, by_epoch=True,
-         begin=0, end=3),
-    dict(type='CosineAnnealingLR', T_max=28, eta_min=0.0, by_epoch=True,
-         begin=2, end=30),
+    dict(
+        type='LinearLR',
+        start_factor=1 / 3,
+        end_factor=1.0,
+        by_epoch=True,
+        begin=0,
+        end=3),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=28,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=2,
+        end=30),
 ]
 custom_hooks = []
 find_unused_parameters = False

@@ -22,8 +22,11 @@ model = dict(head=dict(num_classes=8142))
 
 optim_wrapper = dict(optimizer=dict(lr=base_lr, weight_decay=2e-4))
 custom_hooks = [
-    dict(type='SHIKEStageSwitchHook', switch_epoch=180,
-         stage2_lr=base_lr / 4, decay_frozen=False),
+    dict(
+        type='SHIKEStageSwitchHook',
+        switch_epoch=180,
+        stage2_lr=base_lr / 4,
+        decay_frozen=False),
 ]
 auto_scale_lr = dict(base_batch_size=512)
 

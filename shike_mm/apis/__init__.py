@@ -5,9 +5,9 @@ FLOPs. The tools in ``tools/analysis_tools`` are thin command lines over
 these functions."""
 from .analysis import (EvaluationResult, evaluate_checkpoint,
                        expert_group_accuracy, find_scalars_json,
-                       format_expert_table, format_group_table,
-                       load_per_class, plot_class_accuracy,
-                       plot_expert_preference, plot_learning_curves)
+                       format_expert_table, format_group_table, load_per_class,
+                       plot_class_accuracy, plot_expert_preference,
+                       plot_learning_curves)
 from .calibration import (calibration_metrics, fit_temperature,
                           plot_reliability_diagram)
 from .expert_aggregation import AggregationResult, learn_expert_weights

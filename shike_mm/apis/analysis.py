@@ -29,8 +29,9 @@ from mmpretrain.utils import load_json_log
 
 from shike_mm.datasets.class_counts import (COUNTS_META_KEY,
                                             trained_class_counts)
-from shike_mm.evaluation.metrics.long_tail_metric import (
-    SHOT_GROUPS, group_accuracy, per_class_accuracy)
+from shike_mm.evaluation.metrics.long_tail_metric import (SHOT_GROUPS,
+                                                          group_accuracy,
+                                                          per_class_accuracy)
 from shike_mm.utils.checkpoint import load_checkpoint_checked
 
 GROUP_TITLES = {'many': 'Many', 'medium': 'Medium', 'few': 'Few'}
@@ -456,20 +457,32 @@ def plot_learning_curves(runs: Dict[str, str], out_file: str) -> None:
         prefix = f'{name}: ' if len(runs) > 1 else ''
 
         def line(ax, key, xs, ys, title, **kwargs):
-            drawn = ax.plot(xs, ys, linestyle=run, color=colours.get(key),
-                            label=prefix + title, **kwargs)
+            drawn = ax.plot(
+                xs,
+                ys,
+                linestyle=run,
+                color=colours.get(key),
+                label=prefix + title,
+                **kwargs)
             colours.setdefault(key, drawn[0].get_color())
 
         loss_keys = sorted(
             {k
-             for r in train for k in r if k.startswith('loss')})
+             for r in train
+             for k in r if k.startswith('loss')})
         for key in loss_keys:
-            line(axes[0], key,
-                 [x for x, r in zip(train_x, train) if key in r],
-                 [r[key] for r in train if key in r],
-                 LOSS_TITLES.get(key, key), marker='.')
-        line(axes[1], 'lr', train_x, [r['lr'] for r in train],
-             'learning rate', marker='.')
+            line(
+                axes[0],
+                key, [x for x, r in zip(train_x, train) if key in r],
+                [r[key] for r in train if key in r],
+                LOSS_TITLES.get(key, key),
+                marker='.')
+        line(
+            axes[1],
+            'lr',
+            train_x, [r['lr'] for r in train],
+            'learning rate',
+            marker='.')
         # Validation records are stamped with the epoch (or iteration).
         for key, title in CURVE_METRICS.items():
             points = [(r['step'], r[key]) for r in val if key in r]
@@ -482,9 +495,12 @@ def plot_learning_curves(runs: Dict[str, str], out_file: str) -> None:
             switch = first_stage2['epoch'] - 1 if by_epoch \
                 else first_stage2['step']
             for ax in axes:
-                ax.axvline(switch, color='gray', linestyle=run, linewidth=1,
-                           label=f'{prefix}stage 2 starts'
-                           if ax is axes[0] else None)
+                ax.axvline(
+                    switch,
+                    color='gray',
+                    linestyle=run,
+                    linewidth=1,
+                    label=f'{prefix}stage 2 starts' if ax is axes[0] else None)
     axes[0].set_yscale('log')
     axes[0].set_title('training losses')
     axes[1].set_title('learning rate')

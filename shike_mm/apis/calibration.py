@@ -21,8 +21,7 @@ _GOLDEN = (math.sqrt(5) - 1) / 2
 def nll_at_temperature(logits: torch.Tensor, labels: torch.Tensor,
                        temperature: float) -> float:
     """Mean ``-log softmax(logits / T)_y`` in float64."""
-    return float(
-        F.cross_entropy(logits.double() / temperature, labels.long()))
+    return float(F.cross_entropy(logits.double() / temperature, labels.long()))
 
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
@@ -40,6 +39,7 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     Returns:
         float: ``T``; a value at a bound means the optimum lies beyond it.
     """
+
     def nll(log_t):
         return nll_at_temperature(logits, labels, math.exp(log_t))
 
@@ -77,16 +77,19 @@ def calibration_metrics(logits: torch.Tensor,
     confidences, correct = confidences.numpy(), (preds == labels).numpy()
     true_scores = scores.gather(1, labels[:, None])[:, 0].numpy()
     return {
-        'top1': 100.0 * float(correct.mean()),
-        'ece': 100.0 * expected_calibration_error(confidences, correct,
-                                                  num_bins),
-        'mce': 100.0 * maximum_calibration_error(confidences, correct,
-                                                 num_bins),
-        'adaptive_ece': 100.0 * adaptive_calibration_error(
-            confidences, correct, num_bins),
-        'nll': negative_log_likelihood(true_scores),
-        'brier': brier_score(true_scores,
-                             scores.square().sum(dim=1).numpy()),
+        'top1':
+        100.0 * float(correct.mean()),
+        'ece':
+        100.0 * expected_calibration_error(confidences, correct, num_bins),
+        'mce':
+        100.0 * maximum_calibration_error(confidences, correct, num_bins),
+        'adaptive_ece':
+        100.0 * adaptive_calibration_error(confidences, correct, num_bins),
+        'nll':
+        negative_log_likelihood(true_scores),
+        'brier':
+        brier_score(true_scores,
+                    scores.square().sum(dim=1).numpy()),
     }
 
 
@@ -111,20 +114,35 @@ def plot_reliability_diagram(panels: Dict[str, Tuple[torch.Tensor,
         scores = torch.softmax(logits.double(), dim=1)
         confidences, preds = scores.max(dim=1)
         correct = (preds == labels.long()).numpy()
-        index, share, accuracy, confidence = zip(*reliability_bins(
-            confidences.numpy(), correct, num_bins))
+        index, share, accuracy, confidence = zip(
+            *reliability_bins(confidences.numpy(), correct, num_bins))
         width = 1 / num_bins
         left = np.asarray(index) * width
-        ax.bar(left, accuracy, width, align='edge', color='#4c72b0',
-               edgecolor='white', label='accuracy')
-        ax.bar(left, np.subtract(confidence, accuracy), width,
-               bottom=accuracy, align='edge', color='#c44e52', alpha=0.35,
-               label='gap to mean confidence')
-        ax.plot([0, 1], [0, 1], color='black', linestyle='--', linewidth=1,
+        ax.bar(
+            left,
+            accuracy,
+            width,
+            align='edge',
+            color='#4c72b0',
+            edgecolor='white',
+            label='accuracy')
+        ax.bar(
+            left,
+            np.subtract(confidence, accuracy),
+            width,
+            bottom=accuracy,
+            align='edge',
+            color='#c44e52',
+            alpha=0.35,
+            label='gap to mean confidence')
+        ax.plot([0, 1], [0, 1],
+                color='black',
+                linestyle='--',
+                linewidth=1,
                 label='perfect calibration')
         share_ax = ax.twinx()
-        share_ax.plot(left + width / 2, share, color='gray', marker='.',
-                      linewidth=1)
+        share_ax.plot(
+            left + width / 2, share, color='gray', marker='.', linewidth=1)
         share_ax.set_ylim(0, 1)
         share_ax.set_ylabel('share of samples (gray)')
         metrics = calibration_metrics(logits, labels, num_bins)

@@ -47,15 +47,14 @@ def view_agreement(weight_logits: torch.Tensor, view1: torch.Tensor,
     return F.cosine_similarity(*predictions, dim=1, eps=1e-6).mean()
 
 
-def learn_expert_weights(
-        epoch_batches: Callable[[int], Iterable[Tuple[torch.Tensor,
-                                                      torch.Tensor]]],
-        num_experts: int,
-        epochs: int = 5,
-        lr: float = 0.1,
-        momentum: float = 0.9,
-        weight_decay: float = 5e-4,
-        min_weight: float = 0.05) -> AggregationResult:
+def learn_expert_weights(epoch_batches: Callable[[int], Iterable[Tuple[
+    torch.Tensor, torch.Tensor]]],
+                         num_experts: int,
+                         epochs: int = 5,
+                         lr: float = 0.1,
+                         momentum: float = 0.9,
+                         weight_decay: float = 5e-4,
+                         min_weight: float = 0.05) -> AggregationResult:
     """Learn expert weights by maximising :func:`view_agreement`.
 
     As SADE's test-time training: the weights start equal, are the softmax

@@ -54,7 +54,8 @@ class ModelOutputs:
     expert_logits: Optional[torch.Tensor] = None
 
 
-def load_model(cfg: Config, checkpoint: str,
+def load_model(cfg: Config,
+               checkpoint: str,
                device: str = 'cpu') -> LoadedModel:
     """Build a config's model and load a checkpoint into it strictly.
 
@@ -102,8 +103,7 @@ def split_dataloader(cfg: Config,
     return Runner.build_dataloader(loader_cfg)
 
 
-def _batch_logits(model,
-                  batch) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
+def _batch_logits(model, batch) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:
     data = model.data_preprocessor(batch, False)
     feats = model.extract_feat(data['inputs'])
     if is_multi_expert(model.head):

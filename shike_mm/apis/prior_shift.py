@@ -79,8 +79,8 @@ def evaluate_prior_shift(logits: torch.Tensor,
     results = {}
     for name, imb_factor in TEST_PRIORS.items():
         kept = torch.as_tensor(
-            prior_shift_indices(labels.numpy(), imb_factor, num_classes,
-                                order, seed))
+            prior_shift_indices(labels.numpy(), imb_factor, num_classes, order,
+                                seed))
         f, y = logits[kept], labels[kept]
         counts = torch.bincount(y, minlength=num_classes)
         true_prior = counts.double() / counts.sum()
@@ -125,13 +125,11 @@ def summarise(runs: List[Dict[str, dict]]) -> Dict[str, dict]:
             spread = float(values.std(ddof=1)) if len(values) > 1 else 0.0
             accuracy[method] = (float(values.mean()), spread)
         summary[name] = dict(
-            num_samples=sum(runs[0][name]['class_counts']),
-            accuracy=accuracy)
+            num_samples=sum(runs[0][name]['class_counts']), accuracy=accuracy)
     return summary
 
 
-def format_prior_shift_table(summary: Dict[str, dict],
-                             num_models: int) -> str:
+def format_prior_shift_table(summary: Dict[str, dict], num_models: int) -> str:
     """A Markdown table, one row per test prior, one column per method:
     ``mean ± std`` over the models (the value alone for one model)."""
     header = ['test prior', 'test images'] + list(METHODS)
@@ -163,11 +161,10 @@ def plot_prior_shift(summary: Dict[str, dict], title: str,
     for method, label in METHODS.items():
         means = [summary[n]['accuracy'][method][0] for n in names]
         spreads = [summary[n]['accuracy'][method][1] for n in names]
-        ax.errorbar(x, means, yerr=spreads, marker='o', capsize=3,
-                    label=label)
+        ax.errorbar(x, means, yerr=spreads, marker='o', capsize=3, label=label)
         values += means
-    ax.axvline(names.index('uniform'), color='gray', linewidth=1,
-               linestyle=':')
+    ax.axvline(
+        names.index('uniform'), color='gray', linewidth=1, linestyle=':')
     ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=30)
     ax.set_ylim(*_zoomed_limits(values, margin=2.0))
@@ -175,6 +172,10 @@ def plot_prior_shift(summary: Dict[str, dict], title: str,
     ax.set_ylabel('top-1 accuracy (%)')
     ax.set_title(title)
     # Below the rotated tick labels and the axis title.
-    ax.legend(loc='upper center', bbox_to_anchor=(0.5, -0.32), ncol=2,
-              fontsize='small', frameon=False)
+    ax.legend(
+        loc='upper center',
+        bbox_to_anchor=(0.5, -0.32),
+        ncol=2,
+        fontsize='small',
+        frameon=False)
     _save(fig, out_file)

@@ -12,7 +12,6 @@ from mmengine.logging import print_log
 from mmpretrain.datasets import CIFAR10, CIFAR100
 from mmpretrain.registry import DATASETS
 
-
 SUBSET_RULES = ('first', 'shuffle')
 CHANNEL_ORDERS = ('bgr', 'rgb')
 #: Metainfo key naming the channel order of the ``img`` arrays a dataset
@@ -144,8 +143,7 @@ class LongTailCIFARMixin:
             names.append(self.meta['filename'])
             expected = ', '.join(names)
             attempt = (f'downloading {self.url} failed ({type(error).__name__}'
-                       f': {error})' if self.download else
-                       'download=False')
+                       f': {error})' if self.download else 'download=False')
             raise RuntimeError(
                 f'{type(self).__name__}: no CIFAR data in '
                 f'{osp.join(root, self.base_folder)} (expected {expected}) '

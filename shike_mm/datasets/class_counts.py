@@ -2,8 +2,7 @@
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
-from mmengine.dataset import (ClassBalancedDataset, ConcatDataset,
-                              RepeatDataset)
+from mmengine.dataset import ClassBalancedDataset, ConcatDataset, RepeatDataset
 from mmpretrain.registry import DATASETS
 
 #: Checkpoint ``meta`` key of the counts a model was trained on.

@@ -36,8 +36,9 @@ def held_out_indices(labels: Sequence[int], fraction: float,
     for label in range(labels.max() + 1):
         members = np.flatnonzero(labels == label)
         rng.shuffle(members)
-        count = min(int(np.floor(fraction * len(members) + 0.5)),
-                    max(len(members) - 1, 0))
+        count = min(
+            int(np.floor(fraction * len(members) + 0.5)),
+            max(len(members) - 1, 0))
         held_out.append(members[:count])
     return np.sort(np.concatenate(held_out))
 

@@ -158,7 +158,7 @@ class PriorShiftDataset(SubsetWrapper):
         self.seed = seed
         num_classes = len(self.dataset.metainfo['classes'])
         self.choose(
-            prior_shift_indices(self.wrapped_labels(), imb_factor,
-                                num_classes, class_order, seed))
+            prior_shift_indices(self.wrapped_labels(), imb_factor, num_classes,
+                                class_order, seed))
         self.class_counts = np.bincount(
             self.get_gt_labels(), minlength=num_classes).tolist()

@@ -1,9 +1,8 @@
 """Reading ``relative/path label`` split files with line-accurate errors."""
-from typing import List, NamedTuple, Optional
-
 import logging
 import sys
 from collections import defaultdict
+from typing import List, NamedTuple, Optional
 
 import numpy as np
 from mmengine.fileio import get_text

@@ -20,8 +20,8 @@ class SubsetWrapper:
     """
 
     def __init__(self, dataset: Union[dict, object]) -> None:
-        self.dataset = DATASETS.build(dataset) if isinstance(
-            dataset, dict) else dataset
+        self.dataset = DATASETS.build(dataset) if isinstance(dataset,
+                                                             dict) else dataset
         self.indices = np.arange(0)
 
     def choose(self, indices: Sequence[int]) -> None:

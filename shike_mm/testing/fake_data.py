@@ -10,11 +10,11 @@ import numpy as np
 CIFAR_SIZE = 32
 CIFAR_LAYOUT = {
     # kind: (folder, train files, test file, meta file, label key, classes)
-    'cifar10': ('cifar-10-batches-py',
-                [f'data_batch_{i}' for i in range(1, 6)], 'test_batch',
-                'batches.meta', 'labels', 10),
-    'cifar100': ('cifar-100-python', ['train'], 'test', 'meta',
-                 'fine_labels', 100),
+    'cifar10':
+    ('cifar-10-batches-py', [f'data_batch_{i}' for i in range(1, 6)],
+     'test_batch', 'batches.meta', 'labels', 10),
+    'cifar100':
+    ('cifar-100-python', ['train'], 'test', 'meta', 'fine_labels', 100),
 }
 
 
@@ -37,13 +37,14 @@ def smooth_images(num_images: int, size: int,
     images = np.empty((num_images, size, size, 3), dtype=np.float64)
     for n in range(num_images):
         for c in range(3):
-            base = rng.uniform(40, 215) + rng.uniform(-60, 60) * (
-                x - 0.5) + rng.uniform(-60, 60) * (y - 0.5)
+            base = rng.uniform(40, 215) + rng.uniform(
+                -60, 60) * (x - 0.5) + rng.uniform(-60, 60) * (
+                    y - 0.5)
             for _ in range(2):
                 fx, fy = rng.uniform(0.5, 2.0, size=2)
                 phase = rng.uniform(0, 2 * np.pi)
-                base = base + rng.uniform(10, 35) * np.sin(
-                    2 * np.pi * (fx * x + fy * y) + phase)
+                base = base + rng.uniform(
+                    10, 35) * np.sin(2 * np.pi * (fx * x + fy * y) + phase)
             images[n, :, :, c] = base
     return np.clip(np.rint(images), 0, 255).astype(np.uint8)
 
@@ -53,15 +54,18 @@ def _split_pickles(labels: np.ndarray, label_key: str, num_files: int,
                    smooth: bool) -> List[dict]:
     if smooth:
         # The CIFAR layout: each row is the image's R, G, B planes.
-        pixels = smooth_images(len(labels), CIFAR_SIZE, rng).transpose(
-            0, 3, 1, 2).reshape(len(labels), -1)
+        pixels = smooth_images(len(labels), CIFAR_SIZE,
+                               rng).transpose(0, 3, 1,
+                                              2).reshape(len(labels), -1)
     else:
         pixels = rng.integers(
-            0, 256, size=(len(labels), 3 * CIFAR_SIZE * CIFAR_SIZE),
+            0,
+            256,
+            size=(len(labels), 3 * CIFAR_SIZE * CIFAR_SIZE),
             dtype=np.uint8)
     entries = []
-    for part, index in enumerate(np.array_split(np.arange(len(labels)),
-                                                num_files)):
+    for part, index in enumerate(
+            np.array_split(np.arange(len(labels)), num_files)):
         entries.append({
             'batch_label': f'{batch_name} {part + 1} of {num_files}',
             'data': pixels[index],
@@ -121,11 +125,16 @@ def write_fake_cifar(root: str,
 
     names = [f'class_{i}' for i in range(num_classes)]
     if kind == 'cifar100':
-        meta = {'fine_label_names': names,
-                'coarse_label_names': [f'super_{i}' for i in range(20)]}
+        meta = {
+            'fine_label_names': names,
+            'coarse_label_names': [f'super_{i}' for i in range(20)]
+        }
     else:
-        meta = {'label_names': names, 'num_cases_per_batch': 10000,
-                'num_vis': 3 * CIFAR_SIZE * CIFAR_SIZE}
+        meta = {
+            'label_names': names,
+            'num_cases_per_batch': 10000,
+            'num_vis': 3 * CIFAR_SIZE * CIFAR_SIZE
+        }
     with open(osp.join(base, meta_file), 'wb') as f:
         pickle.dump(meta, f)
     return root

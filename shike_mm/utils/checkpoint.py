@@ -266,6 +266,8 @@ def load_checkpoint_checked(model: nn.Module,
     if problem:
         print_log(
             f'{problem}; the fitting weights are loaded, the others keep '
-            'their initialisation', logger='current', level=logging.WARNING)
+            'their initialisation',
+            logger='current',
+            level=logging.WARNING)
     _load_checkpoint_to_model(model, checkpoint, strict=False)
     return checkpoint

@@ -27,9 +27,9 @@ TOOL_ERRORS = (ValueError, OSError, CheckpointMismatchError,
                CorruptCheckpointError, UntrustedCheckpointError)
 
 
-def add_cfg_options(parser: argparse.ArgumentParser,
-                    help: str = 'config overrides, as key=value pairs'
-                    ) -> None:
+def add_cfg_options(
+        parser: argparse.ArgumentParser,
+        help: str = 'config overrides, as key=value pairs') -> None:
     """Add ``--cfg-options key=value ...`` (MMEngine's ``DictAction``).
 
     Args:
@@ -63,16 +63,15 @@ class _TrustCheckpoints(argparse.Action):
     :mod:`shike_mm.utils.checkpoint`)."""
 
     def __init__(self, option_strings, dest, **kwargs):
-        super().__init__(option_strings, dest, nargs=0, default=False,
-                         **kwargs)
+        super().__init__(
+            option_strings, dest, nargs=0, default=False, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
         os.environ[TRUST_ENV] = '1'
         setattr(namespace, self.dest, True)
 
 
-def add_trust_checkpoint(parser: argparse.ArgumentParser,
-                         what: str) -> None:
+def add_trust_checkpoint(parser: argparse.ArgumentParser, what: str) -> None:
     """Add ``--trust-checkpoint``, which sets ``SHIKE_MM_TRUST_CHECKPOINTS=1``
     for the process as it is parsed.
 

@@ -44,8 +44,8 @@ def configure_cpu_threads(pinned: Optional[int] = None) -> Optional[str]:
         return (f'CPU-only run: torch uses {torch.get_num_threads()} '
                 f'threads ({THREADS_ENV}={os.environ[THREADS_ENV]})')
     if pinned is not None:
-        if isinstance(pinned, bool) or not isinstance(pinned,
-                                                      int) or pinned < 1:
+        if isinstance(pinned,
+                      bool) or not isinstance(pinned, int) or pinned < 1:
             raise ValueError(
                 f'cpu_threads must be a positive integer, got {pinned!r}')
         torch.set_num_threads(pinned)

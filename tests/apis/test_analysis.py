@@ -8,9 +8,9 @@ from mmengine.config import Config
 
 from shike_mm.apis import analysis
 from shike_mm.apis.analysis import (EvaluationResult, evaluate_checkpoint,
-                                     expert_group_accuracy, find_scalars_json,
-                                     format_expert_table, format_group_table,
-                                     load_per_class, plot_learning_curves)
+                                    expert_group_accuracy, find_scalars_json,
+                                    format_expert_table, format_group_table,
+                                    load_per_class, plot_learning_curves)
 
 GROUPS = ['many', 'many', 'medium', 'few']
 
@@ -97,11 +97,18 @@ def test_find_scalars_json_explains_a_missing_log(tmp_path):
 
 
 TWO_STAGE_LOG = [
-    dict(lr=0.1, loss=3.0, loss_ce=2.0, loss_dkt=1.0, epoch=1, iter=2,
-         step=2),
+    dict(lr=0.1, loss=3.0, loss_ce=2.0, loss_dkt=1.0, epoch=1, iter=2, step=2),
     dict(lr=0.05, loss=1.0, loss_bal=1.0, epoch=2, iter=4, step=4),
-    {'lt/top1': 40.0, 'lt/many': 60.0, 'step': 1},
-    {'lt/top1': 42.0, 'lt/many': 61.5, 'step': 2},
+    {
+        'lt/top1': 40.0,
+        'lt/many': 60.0,
+        'step': 1
+    },
+    {
+        'lt/top1': 42.0,
+        'lt/many': 61.5,
+        'step': 2
+    },
 ]
 
 
@@ -135,7 +142,10 @@ def test_learning_curves_overlay_runs_with_readable_legends(
     shike = _write_log(tmp_path / 'shike.json', TWO_STAGE_LOG)
     baseline = _write_log(tmp_path / 'ce.json', [
         dict(lr=0.1, loss=2.5, loss_ce=2.5, epoch=1, iter=2, step=2),
-        {'lt/top1': 41.0, 'step': 1},
+        {
+            'lt/top1': 41.0,
+            'step': 1
+        },
     ])
     plot_learning_curves({'shike': shike, 'ce': baseline}, 'unused.png')
     (fig, ) = drawn_figures

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from shike_mm.apis.calibration import (calibration_metrics,
-                                        fit_temperature, nll_at_temperature,
-                                        plot_reliability_diagram)
+from shike_mm.apis.calibration import (calibration_metrics, fit_temperature,
+                                       nll_at_temperature,
+                                       plot_reliability_diagram)
 
 NUM_CLASSES = 5
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from shike_mm.apis.expert_aggregation import (learn_expert_weights,
-                                               view_agreement)
+                                              view_agreement)
 
 
 def _softmax(z):
@@ -35,8 +35,8 @@ def _views(consistent_expert, seed):
     shared = 5 * torch.randn(16, 4, generator=generator, dtype=torch.float64)
     views = []
     for _ in range(2):
-        view = 5 * torch.randn(3, 16, 4, generator=generator,
-                               dtype=torch.float64)
+        view = 5 * torch.randn(
+            3, 16, 4, generator=generator, dtype=torch.float64)
         view[consistent_expert] = shared
         views.append(view)
     return views
@@ -44,8 +44,8 @@ def _views(consistent_expert, seed):
 
 def test_weights_move_to_the_expert_whose_views_agree():
     result = learn_expert_weights(
-        lambda epoch: [_views(1, seed) for seed in range(epoch * 8,
-                                                         epoch * 8 + 8)],
+        lambda epoch:
+        [_views(1, seed) for seed in range(epoch * 8, epoch * 8 + 8)],
         num_experts=3,
         epochs=5,
         lr=0.5,

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 from mmengine.registry import init_default_scope
-
-import shike_mm  # noqa: F401  (registers the components)
 from mmpretrain import ImageClassificationInferencer, inference_model
 from mmpretrain.registry import DATASETS
+
+import shike_mm  # noqa: F401  (registers the components)
 from shike_mm.apis.inference import get_classifier
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -10,10 +10,10 @@ import pytest
 import torch
 from mmengine.analysis import FlopAnalyzer
 from mmengine.fileio import load
-
-import shike_mm  # noqa: F401  (registers the model index)
 from mmpretrain import (ImageClassificationInferencer, get_model,
                         inference_model, list_models)
+
+import shike_mm  # noqa: F401  (registers the model index)
 from shike_mm.utils import load_local_checkpoint
 from shike_mm.utils.hub import register_model_index
 

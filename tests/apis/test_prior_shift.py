@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from shike_mm.datasets import TEST_PRIORS
 from shike_mm.apis.prior_shift import (evaluate_prior_shift,
-                                        format_prior_shift_table,
-                                        plot_prior_shift, summarise)
+                                       format_prior_shift_table,
+                                       plot_prior_shift, summarise)
+from shike_mm.datasets import TEST_PRIORS
 
 TRAIN_COUNTS = [100, 40, 16, 6]
 MEANS = np.array([-3.0, -1.0, 1.0, 3.0])

@@ -70,14 +70,18 @@ def test_regnet_experts_are_regnetx_1_6gf_layer4():
         _config('shike/shike_regnetx-1.6gf_imagenet-lt.py').model)
     full = RegNet(arch='regnetx_1.6gf')
     expected = {k: v.shape for k, v in full.layer4.state_dict().items()}
-    assert {k: v.shape for k, v in
-            model.neck.expert_stages[0].state_dict().items()} == expected
+    assert {
+        k: v.shape
+        for k, v in model.neck.expert_stages[0].state_dict().items()
+    } == expected
     shared = {
         k: v.shape
         for k, v in full.state_dict().items() if not k.startswith('layer4')
     }
-    assert {k: v.shape
-            for k, v in model.backbone.state_dict().items()} == shared
+    assert {
+        k: v.shape
+        for k, v in model.backbone.state_dict().items()
+    } == shared
 
 
 @pytest.mark.parametrize('name', sorted(FAMILIES))
@@ -87,8 +91,10 @@ def test_train_step_on_two_small_images(name, small_train_batch,
     losses, changed = take_train_step(cfg, small_train_batch())
     assert {'loss', 'loss_ce', 'loss_dkt', 'loss_mkd'} <= set(losses)
     assert all(torch.isfinite(v) for v in losses.values())
-    parts = ['backbone.', 'neck.expert_stages.0.', 'neck.expert_stages.2.',
-             'head.classifiers.']
+    parts = [
+        'backbone.', 'neck.expert_stages.0.', 'neck.expert_stages.2.',
+        'head.classifiers.'
+    ]
     if FAMILIES[name][2]:
         parts.append('neck.aligners.')
     for part in parts:

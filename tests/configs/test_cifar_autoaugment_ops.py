@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from mmpretrain.registry import DATASETS, TRANSFORMS
 from PIL import Image, ImageEnhance, ImageOps
 
 import shike_mm  # noqa: F401  (registers the datasets)
-from mmpretrain.registry import DATASETS, TRANSFORMS
 from shike_mm.testing import bypass_cifar_md5, write_fake_cifar
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -58,36 +58,49 @@ OFFICIAL_POLICY = [
 # The official sign that MMPretrain's positive magnitude reproduces: its
 # affine ops map input to output coordinates, PIL's output to input.
 OFFICIAL_SIGN_OF_POSITIVE = {
-    'shearX': -1, 'shearY': -1, 'translateX': -1, 'translateY': -1,
-    'color': 1, 'contrast': 1, 'sharpness': 1, 'brightness': 1
+    'shearX': -1,
+    'shearY': -1,
+    'translateX': -1,
+    'translateY': -1,
+    'color': 1,
+    'contrast': 1,
+    'sharpness': 1,
+    'brightness': 1
 }
 
 
-def official_op(img: np.ndarray, op: str, index: int,
-                sign: int) -> np.ndarray:
+def official_op(img: np.ndarray, op: str, index: int, sign: int) -> np.ndarray:
     """The official CIFAR10Policy op on an RGB uint8 array."""
     pil = Image.fromarray(img)
     shear = np.linspace(0, 0.3, 10)[index] * sign
     shift = np.linspace(0, 150 / 331, 10)[index] * sign
     factor = 1 + np.linspace(0, 0.9, 10)[index] * sign
     if op == 'shearX':
-        out = pil.transform(pil.size, Image.AFFINE, (1, shear, 0, 0, 1, 0),
-                            Image.BICUBIC, fillcolor=GREY)
+        out = pil.transform(
+            pil.size,
+            Image.AFFINE, (1, shear, 0, 0, 1, 0),
+            Image.BICUBIC,
+            fillcolor=GREY)
     elif op == 'shearY':
-        out = pil.transform(pil.size, Image.AFFINE, (1, 0, 0, shear, 1, 0),
-                            Image.BICUBIC, fillcolor=GREY)
+        out = pil.transform(
+            pil.size,
+            Image.AFFINE, (1, 0, 0, shear, 1, 0),
+            Image.BICUBIC,
+            fillcolor=GREY)
     elif op == 'translateX':
-        out = pil.transform(pil.size, Image.AFFINE,
-                            (1, 0, shift * pil.size[0], 0, 1, 0),
-                            fillcolor=GREY)
+        out = pil.transform(
+            pil.size,
+            Image.AFFINE, (1, 0, shift * pil.size[0], 0, 1, 0),
+            fillcolor=GREY)
     elif op == 'translateY':
-        out = pil.transform(pil.size, Image.AFFINE,
-                            (1, 0, 0, 0, 1, shift * pil.size[1]),
-                            fillcolor=GREY)
+        out = pil.transform(
+            pil.size,
+            Image.AFFINE, (1, 0, 0, 0, 1, shift * pil.size[1]),
+            fillcolor=GREY)
     elif op == 'rotate':
         rotated = pil.convert('RGBA').rotate(np.linspace(0, 30, 10)[index])
-        out = Image.composite(rotated, Image.new('RGBA', rotated.size,
-                                                 (128, ) * 4),
+        out = Image.composite(rotated,
+                              Image.new('RGBA', rotated.size, (128, ) * 4),
                               rotated).convert(pil.mode)
     elif op == 'color':
         out = ImageEnhance.Color(pil).enhance(factor)
@@ -149,8 +162,8 @@ def measure_policy(data_root: str):
     rows = []
     for number, (sub_policy, official) in enumerate(
             zip(autoaugment.policies, OFFICIAL_POLICY), start=1):
-        for transform, (op, index) in zip(
-                sub_policy, [official[1:3], official[4:6]]):
+        for transform, (op, index) in zip(sub_policy,
+                                          [official[1:3], official[4:6]]):
             signs = (1, -1) if op in OFFICIAL_SIGN_OF_POSITIVE else (1, )
             for mm_sign in signs:
                 forced = dict(transform, prob=1.0)
@@ -164,14 +177,13 @@ def measure_policy(data_root: str):
                     out = op_transform(dict(img=image_served.copy()))['img']
                     if to_rgb:
                         out = out[..., ::-1]
-                    expected = official_op(image_rgb, op, index,
-                                           official_sign)
+                    expected = official_op(image_rgb, op, index, official_sign)
                     differences.append(
                         np.abs(
                             out.astype(np.float64) -
                             expected.astype(np.float64)).mean())
-                rows.append((number, transform.type, op, index,
-                             official_sign, float(np.mean(differences))))
+                rows.append((number, transform.type, op, index, official_sign,
+                             float(np.mean(differences))))
     return rows
 
 
@@ -189,8 +201,8 @@ def test_every_op_and_sign_matches_the_official_pil_op(smooth_cifar):
     rows = measure_policy(smooth_cifar)
     # 50 ops; the signed ones twice.
     assert len(rows) == 50 + sum(
-        op in OFFICIAL_SIGN_OF_POSITIVE
-        for policy in OFFICIAL_POLICY for op in (policy[1], policy[4]))
+        op in OFFICIAL_SIGN_OF_POSITIVE for policy in OFFICIAL_POLICY
+        for op in (policy[1], policy[4]))
     failures = [row for row in rows if not row[-1] <= TOLERANCE]
     assert not failures, '\n'.join(
         f'sub-policy {n} {t} ({op} {i}, sign {s:+d}): mean |diff| {d:.2f}'
@@ -208,8 +220,8 @@ def _print_table():
                 smooth=True))
     worst = {}
     for _, transform, op, _, _, difference in rows:
-        worst[(op, transform)] = max(worst.get((op, transform), 0.0),
-                                     difference)
+        worst[(op,
+               transform)] = max(worst.get((op, transform), 0.0), difference)
     print('| official op | MMPretrain transform | largest mean |diff| |')
     print('|---|---|---|')
     for (op, transform), difference in sorted(worst.items()):

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
 from mmpretrain.registry import TRANSFORMS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -50,30 +49,55 @@ def expected_transform(prob, op, index):
     signed = dict(random_negative_prob=0.5)
     fill = dict(pad_val=(128, 128, 128))
     table = {
-        'invert': dict(type='Invert'),
-        'autocontrast': dict(type='AutoContrast'),
-        'equalize': dict(type='Equalize'),
-        'shearY': dict(
-            type='Shear', magnitude=shear, direction='vertical', **signed,
+        'invert':
+        dict(type='Invert'),
+        'autocontrast':
+        dict(type='AutoContrast'),
+        'equalize':
+        dict(type='Equalize'),
+        'shearY':
+        dict(
+            type='Shear',
+            magnitude=shear,
+            direction='vertical',
+            **signed,
             **fill),
-        'translateX': dict(
-            type='Translate', magnitude=translate, direction='horizontal',
-            **signed, **fill),
-        'translateY': dict(
-            type='Translate', magnitude=translate, direction='vertical',
-            **signed, **fill),
+        'translateX':
+        dict(
+            type='Translate',
+            magnitude=translate,
+            direction='horizontal',
+            **signed,
+            **fill),
+        'translateY':
+        dict(
+            type='Translate',
+            magnitude=translate,
+            direction='vertical',
+            **signed,
+            **fill),
         # PIL rotates counter-clockwise; MMPretrain's positive angle is
         # clockwise. No random sign for rotate.
-        'rotate': dict(
-            type='Rotate', angle=-np.linspace(0, 30, 10)[index],
-            random_negative_prob=0.0, **fill),
-        'color': dict(type='ColorTransform', magnitude=factor, **signed),
-        'contrast': dict(type='Contrast', magnitude=factor, **signed),
-        'sharpness': dict(type='Sharpness', magnitude=factor, **signed),
-        'brightness': dict(type='Brightness', magnitude=factor, **signed),
-        'posterize': dict(
-            type='Posterize', bits=int(np.round(np.linspace(8, 4, 10))[index])),
-        'solarize': dict(type='Solarize', thr=np.linspace(256, 0, 10)[index]),
+        'rotate':
+        dict(
+            type='Rotate',
+            angle=-np.linspace(0, 30, 10)[index],
+            random_negative_prob=0.0,
+            **fill),
+        'color':
+        dict(type='ColorTransform', magnitude=factor, **signed),
+        'contrast':
+        dict(type='Contrast', magnitude=factor, **signed),
+        'sharpness':
+        dict(type='Sharpness', magnitude=factor, **signed),
+        'brightness':
+        dict(type='Brightness', magnitude=factor, **signed),
+        'posterize':
+        dict(
+            type='Posterize', bits=int(np.round(np.linspace(8, 4,
+                                                            10))[index])),
+        'solarize':
+        dict(type='Solarize', thr=np.linspace(256, 0, 10)[index]),
     }
     return dict(table[op], prob=prob)
 

@@ -7,9 +7,9 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
+from mmpretrain.registry import MODELS
 
 import shike_mm  # noqa: F401  (registers the components)
-from mmpretrain.registry import MODELS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHIKE_CONFIG = osp.join(REPO_ROOT, 'configs/shike/shike_r32_digits-lt.py')

@@ -67,8 +67,7 @@ def test_builds_with_experts_that_are_copies_of_stage4(name):
     expected = {k: v.shape for k, v in layer4.state_dict().items()}
     assert len(model.neck.expert_stages) == 3
     for stage in model.neck.expert_stages:
-        assert {k: v.shape
-                for k, v in stage.state_dict().items()} == expected
+        assert {k: v.shape for k, v in stage.state_dict().items()} == expected
     assert model.neck.shallow_sources == (0, 1, 2)
     assert [len(aligner) for aligner in model.neck.aligners] == [3, 2, 1]
 

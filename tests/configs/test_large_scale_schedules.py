@@ -21,8 +21,8 @@ from shike_mm.utils import find_config
 def replay_lr(schedule_cfg: Config, epoch_length: int):
     """Learning rate of every iteration, as ``lrs[epoch][iteration]``."""
     param = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.SGD(
-        [param], lr=schedule_cfg.optim_wrapper.optimizer.lr)
+    optimizer = torch.optim.SGD([param],
+                                lr=schedule_cfg.optim_wrapper.optimizer.lr)
     schedulers = []
     for cfg in schedule_cfg.param_scheduler:
         cfg = dict(cfg)
@@ -71,8 +71,9 @@ def official_cifar_lr(epoch):
 def test_replay_reproduces_the_official_cifar_schedule():
     cfg = _schedule('shike_cifar_200e.py')
     lrs = replay_lr(cfg, epoch_length=1)
-    assert [epoch[0] for epoch in lrs] == pytest.approx(
-        [official_cifar_lr(e) for e in range(200)], abs=1e-12)
+    assert [epoch[0] for epoch in lrs
+            ] == pytest.approx([official_cifar_lr(e) for e in range(200)],
+                               abs=1e-12)
 
 
 def test_sgd_schedule_is_the_cifar_shape_scaled_to_lr_0_1():

@@ -41,12 +41,15 @@ def _tiny_places_model(checkpoint):
     assert cfg.model.neck.expert_pretrained == dict(
         checkpoint=cfg.pretrained, prefix='backbone.layer4.')
     cfg.merge_from_dict({
-        'model.backbone': dict(
-            TINY, init_cfg=dict(checkpoint=checkpoint)),
+        'model.backbone':
+        dict(TINY, init_cfg=dict(checkpoint=checkpoint)),
         'model.neck.in_channels': (8, 16, 32),
-        'model.neck.expert_stage.out_channels': 64,
-        'model.neck.expert_pretrained.checkpoint': checkpoint,
-        'model.head.in_channels': 64,
+        'model.neck.expert_stage.out_channels':
+        64,
+        'model.neck.expert_pretrained.checkpoint':
+        checkpoint,
+        'model.head.in_channels':
+        64,
     })
     model = MODELS.build(cfg.model)
     model.init_weights()

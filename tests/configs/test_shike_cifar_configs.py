@@ -5,10 +5,10 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
-import shike_mm  # noqa: F401
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+
+import shike_mm  # noqa: F401
 
 CONFIG_DIR = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
@@ -36,8 +36,8 @@ def test_recipe_configs(name, imb_factor, num_classes, dataset_type):
     assert cfg.model.head.num_classes == num_classes
     assert cfg.data_preprocessor.num_classes == num_classes
     optimizer = cfg.optim_wrapper.optimizer
-    assert (optimizer.type, optimizer.momentum, optimizer.weight_decay) == (
-        'SGD', 0.9, 5e-4)
+    assert (optimizer.type, optimizer.momentum,
+            optimizer.weight_decay) == ('SGD', 0.9, 5e-4)
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.randomness.seed == 123
     assert cfg.train_cfg.max_epochs == 200
@@ -54,11 +54,9 @@ def test_recipe_configs(name, imb_factor, num_classes, dataset_type):
      {'loss_ce', 'loss_mkd'}),
     ('shike_r32_cifar100-lt-if100_moe-dkf.py', 3, True, {'loss_ce'}),
     ('shike_r32_cifar100-lt-if100_moe.py', 3, False, {'loss_ce'}),
-    ('shike_r32_cifar100-lt-if100_single-expert-ce.py', 1, False,
-     {'loss_ce'}),
+    ('shike_r32_cifar100-lt-if100_single-expert-ce.py', 1, False, {'loss_ce'}),
 ])
-def test_ablations_train_the_components_they_name(name, experts, fuse,
-                                                  losses):
+def test_ablations_train_the_components_they_name(name, experts, fuse, losses):
     init_default_scope('mmpretrain')
     model = MODELS.build(_cfg(name).model)
     assert model.neck.num_experts == model.head.num_experts == experts

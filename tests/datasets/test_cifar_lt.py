@@ -9,9 +9,9 @@ from urllib.error import URLError
 import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
+from mmpretrain.registry import DATASETS
 
 import shike_mm  # noqa: F401  (registers the datasets)
-from mmpretrain.registry import DATASETS
 from shike_mm.datasets import get_train_class_counts, long_tail_counts
 from shike_mm.datasets.cifar_lt import subset_fingerprint
 from shike_mm.evaluation.metrics import shot_groups
@@ -222,8 +222,9 @@ def test_offline_download_failure_says_what_to_do_and_cleans_up(tmp_path):
                     offline_download):
         with pytest.raises(RuntimeError) as error:
             DATASETS.build(
-                dict(type='CIFAR100LT', data_root=str(data_root),
-                     download=True))
+                dict(
+                    type='CIFAR100LT', data_root=str(data_root),
+                    download=True))
     message = str(error.value)
     assert message.startswith(
         f'CIFAR100LT: no CIFAR data in {data_root}/cifar-100-python '

@@ -1,9 +1,9 @@
 """get_train_class_counts through wrappers and for plain datasets."""
 import pytest
 from mmengine.registry import init_default_scope
+from mmpretrain.registry import DATASETS
 
 import shike_mm  # noqa: F401  (registers the datasets)
-from mmpretrain.registry import DATASETS
 from shike_mm.datasets import dataset_labels, get_train_class_counts
 
 TINY_TRAIN_COUNTS = [24, 12, 6, 3]  # the tiny_image_folder fixture

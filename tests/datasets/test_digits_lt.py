@@ -6,9 +6,9 @@ from unittest import mock
 import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
+from mmpretrain.registry import DATASETS
 
 import shike_mm  # noqa: F401  (registers the datasets)
-from mmpretrain.registry import DATASETS
 from shike_mm.datasets import get_train_class_counts, long_tail_counts
 from shike_mm.datasets.digits_lt import load_sklearn_digits, to_rgb_uint8
 from shike_mm.evaluation.metrics import shot_groups

@@ -33,8 +33,8 @@ def test_parts_are_disjoint_stratified_and_cover_the_split():
     # round(0.2 * n), halves up, but every class keeps a training image.
     expected = [int(np.floor(0.2 * n + 0.5)) for n in COUNTS]
     expected[-1] = 0
-    assert np.bincount(held_out.get_gt_labels(),
-                       minlength=len(COUNTS)).tolist() == expected
+    assert np.bincount(
+        held_out.get_gt_labels(), minlength=len(COUNTS)).tolist() == expected
     assert get_train_class_counts(train) == [
         n - e for n, e in zip(COUNTS, expected)
     ]

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 from mmengine.registry import init_default_scope
-
-import shike_mm  # noqa: F401  (registers the datasets)
 from mmpretrain.datasets.categories import IMAGENET_CATEGORIES
 from mmpretrain.registry import DATASETS
 from mmpretrain.structures import DataSample
+
+import shike_mm  # noqa: F401  (registers the datasets)
 from shike_mm.datasets import SplitFileError, get_train_class_counts
 from shike_mm.testing import write_image_folder
 

@@ -61,8 +61,8 @@ def test_class_counts_match_the_target_prior(name):
     dataset = PriorShiftDataset(BalancedSplit(), imb_factor=name)
     expected = _sade_counts(name)
     assert dataset.class_counts == expected
-    assert np.bincount(dataset.get_gt_labels(),
-                       minlength=NUM_CLASSES).tolist() == expected
+    assert np.bincount(
+        dataset.get_gt_labels(), minlength=NUM_CLASSES).tolist() == expected
     assert get_train_class_counts(dataset) == expected
     assert len(dataset) == sum(expected)
     # Head / tail ratio of the target prior.
@@ -119,8 +119,8 @@ def test_registered_and_built_from_a_config():
 @pytest.mark.parametrize('kwargs, message', [
     (dict(imb_factor='forward3'), 'not one of'),
     (dict(imb_factor=0), 'imb_factor > 0'),
-    (dict(imb_factor=2, class_order=[0] * NUM_CLASSES),
-     'class_order must list each'),
+    (dict(imb_factor=2,
+          class_order=[0] * NUM_CLASSES), 'class_order must list each'),
 ])
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):

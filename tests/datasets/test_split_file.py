@@ -6,9 +6,9 @@ from unittest import mock
 
 import pytest
 from mmengine.registry import init_default_scope
+from mmpretrain.registry import DATASETS
 
 import shike_mm  # noqa: F401  (registers the datasets)
-from mmpretrain.registry import DATASETS
 from shike_mm.datasets import (SplitFileError, get_train_class_counts,
                                read_split_file)
 from shike_mm.datasets.split_file import read_training_counts
@@ -133,8 +133,9 @@ def test_training_counts_from_a_file_with_empty_classes(tmp_path):
 
 def test_duplicated_lines_warn_with_the_count(tmp_path):
     split = str(tmp_path / 'train.txt')
-    _write_lines(split, ['a.jpg 0', 'b.jpg 1', 'a.jpg 0', 'c.jpg 1',
-                         'a.jpg 0', 'b.jpg 1'])
+    _write_lines(
+        split,
+        ['a.jpg 0', 'b.jpg 1', 'a.jpg 0', 'c.jpg 1', 'a.jpg 0', 'b.jpg 1'])
     with mock.patch('shike_mm.datasets.split_file.print_log') as print_log:
         entries = read_split_file(split, num_classes=2)
     assert len(entries) == 6  # kept as listed

@@ -61,11 +61,10 @@ def dkt(z,
                              key=lambda value: value.item())
             if c == target:
                 teacher.append(
-                    z.new_tensor(0.0 if teacher_target ==
-                                 'zero' else -scale))
+                    z.new_tensor(0.0 if teacher_target == 'zero' else -scale))
             elif c == hardest:
-                teacher.append(expert_mean[c]
-                               if hardest_value == 'mean' else expert_max)
+                teacher.append(expert_mean[c] if hardest_value ==
+                               'mean' else expert_max)
             else:
                 teacher.append(expert_max)
         teacher = torch.stack(teacher)

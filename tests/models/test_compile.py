@@ -7,9 +7,9 @@ import torch
 import torch._dynamo as dynamo
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
-
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+
 from shike_mm.utils import find_config
 
 NUM_CLASSES = 10
@@ -37,8 +37,8 @@ def _small_cifar_model():
 def _batch(batch_size=4):
     """A collated batch, as ``default_collate`` gives it."""
     return dict(
-        inputs=torch.randint(0, 256, (batch_size, 3, 32, 32),
-                             dtype=torch.uint8),
+        inputs=torch.randint(
+            0, 256, (batch_size, 3, 32, 32), dtype=torch.uint8),
         data_samples=[
             DataSample().set_gt_label(i % NUM_CLASSES)
             for i in range(batch_size)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 from mmengine.registry import init_default_scope
-
 from mmpretrain.registry import DATASETS
+
 from shike_mm.apis.inference import get_classifier
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -34,8 +34,7 @@ def model_and_inputs():
     model.head.set_stage(2)  # predict with the re-trained classifiers
     dataset = DATASETS.build(
         dict(
-            type='DigitsLT', split='test',
-            pipeline=[dict(type='PackInputs')]))
+            type='DigitsLT', split='test', pipeline=[dict(type='PackInputs')]))
     batch = model.data_preprocessor(
         dict(
             inputs=[dataset[i]['inputs'] for i in range(4)],
@@ -71,7 +70,14 @@ def test_exported_model_gives_pytorchs_outputs(model_and_inputs, tmp_path):
             dynamo=False,
             input_names=['inputs'],
             output_names=['logits'],
-            dynamic_axes={'inputs': {0: 'batch'}, 'logits': {0: 'batch'}})
+            dynamic_axes={
+                'inputs': {
+                    0: 'batch'
+                },
+                'logits': {
+                    0: 'batch'
+                }
+            })
         session = onnxruntime.InferenceSession(path)
         (exported, ) = session.run(None, {'inputs': inputs.numpy()})
         # Another batch size through the dynamic axis.

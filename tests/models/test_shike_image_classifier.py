@@ -43,9 +43,8 @@ def _batch(batch_size=2):
 def test_parameter_count_matches_the_official_model():
     model = _build()
     assert sum(p.numel() for p in model.parameters()) == OFFICIAL_PARAMETERS
-    classifier_params = sum(
-        p.numel() for name, p in model.named_parameters()
-        if 'classifiers' in name)
+    classifier_params = sum(p.numel() for name, p in model.named_parameters()
+                            if 'classifiers' in name)
     assert classifier_params == 2 * 3 * 64 * NUM_CLASSES
 
 
@@ -101,8 +100,8 @@ def test_stage2_checkpoint_predicts_with_retrain_classifiers(tmp_path):
         logits = fresh(inputs, mode='tensor')
         feats = fresh.extract_feat(inputs)
     expected = torch.stack([
-        30.0 * classifier(feat) for classifier, feat in zip(
-            fresh.head.retrain_classifiers, feats)
+        30.0 * classifier(feat)
+        for classifier, feat in zip(fresh.head.retrain_classifiers, feats)
     ])
     torch.testing.assert_close(logits, expected.mean(0))
     assert not torch.allclose(logits, stage1_logits)

@@ -79,13 +79,12 @@ def _check_measured(row):
     assert math.isfinite(row['last_loss'])
 
 
-def test_cifar_config_prints_every_column(benchmark_train, run_tool,
-                                          tmp_path):
+def test_cifar_config_prints_every_column(benchmark_train, run_tool, tmp_path):
     out = tmp_path / 'bench.json'
-    proc = run_tool('analysis_tools/benchmark_train.py', CIFAR_CONFIG,
-                    '--amp', 'none', '--batch-size', '16',
-                    '--pipeline-iters', '8', '--loader-workers', '1',
-                    '--loader-batches', '2', '--json', out, *QUICK)
+    proc = run_tool('analysis_tools/benchmark_train.py', CIFAR_CONFIG, '--amp',
+                    'none', '--batch-size', '16', '--pipeline-iters', '8',
+                    '--loader-workers', '1', '--loader-batches', '2', '--json',
+                    out, *QUICK)
     assert f'torch {torch.__version__}' in proc.stdout
     assert 'torch threads: 1;' in proc.stdout
     assert 'DataLoader: 1 persistent workers, 2 timed batches' in proc.stdout
@@ -137,7 +136,7 @@ def test_r50_config_at_a_small_batch(benchmark_train, capsys, tmp_path):
 
 
 def test_baseline_row_and_flop_normalised_ratio(benchmark_train, capsys,
-                                               tmp_path, tiny_config):
+                                                tmp_path, tiny_config):
     out = tmp_path / 'bench.json'
     benchmark_train.main([
         CIFAR_CONFIG, '--baseline', tiny_config, '--amp', 'none',
@@ -146,9 +145,8 @@ def test_baseline_row_and_flop_normalised_ratio(benchmark_train, capsys,
     ])
     stdout = capsys.readouterr().out
     _, rows = _table(stdout)
-    assert [row[0] for row in rows] == [
-        '`shike_r32_cifar100-lt-if100.py`', '`tiny.py`'
-    ]
+    assert [row[0] for row in rows
+            ] == ['`shike_r32_cifar100-lt-if100.py`', '`tiny.py`']
     result = json.loads(out.read_text())
     ours, baseline = result['rows']
     _check_measured(baseline)
@@ -182,8 +180,7 @@ def test_channels_last_reaches_the_model(benchmark_train, monkeypatch):
         seen.append(model)
         return model
 
-    monkeypatch.setattr(benchmark_train, 'build_model',
-                        recording_build_model)
+    monkeypatch.setattr(benchmark_train, 'build_model', recording_build_model)
     args = _args(benchmark_train, CIFAR_CONFIG, '--amp', 'none',
                  '--channels-last', '--batch-size', '2', '--iters', '1',
                  '--warmup', '0', '--pipeline-iters', '0')
@@ -198,8 +195,8 @@ def test_compile_trains_a_step(benchmark_train, tiny_config):
     # Inductor takes minutes on two cores (docs/performance.md); the eager
     # backend runs the same torch.compile path without generating code.
     args = _args(benchmark_train, tiny_config, '--compile',
-                 '--compile-backend', 'eager', '--iters', '1', '--warmup',
-                 '0', '--pipeline-iters', '0')
+                 '--compile-backend', 'eager', '--iters', '1', '--warmup', '0',
+                 '--pipeline-iters', '0')
     row = benchmark_train.benchmark(tiny_config, args, torch.device('cpu'))
     _check_measured(row)
     assert row['compile'] == 'eager'
@@ -211,8 +208,8 @@ def test_compile_without_a_cpp_compiler_is_skipped(benchmark_train,
     from torch._inductor import config as inductor_config
     monkeypatch.setattr(inductor_config.cpp, 'cxx', ('no-such-c++', ))
     benchmark_train.main([
-        CIFAR_CONFIG, '--compile', '--amp', 'none', '--iters', '1',
-        '--warmup', '0'
+        CIFAR_CONFIG, '--compile', '--amp', 'none', '--iters', '1', '--warmup',
+        '0'
     ])
     stdout = capsys.readouterr().out
     _, rows = _table(stdout)
@@ -222,10 +219,9 @@ def test_compile_without_a_cpp_compiler_is_skipped(benchmark_train,
         'needs a C\\+\\+ compiler', stdout)
 
 
-@pytest.mark.skipif(
-    torch.cuda.is_available(), reason='fp16 AMP runs on a GPU')
+@pytest.mark.skipif(torch.cuda.is_available(), reason='fp16 AMP runs on a GPU')
 def test_config_fp16_amp_is_skipped_on_the_cpu(benchmark_train, capsys,
-                                              tmp_path):
+                                               tmp_path):
     out = tmp_path / 'bench.json'
     benchmark_train.main(
         [CIFAR_CONFIG, '--iters', '1', '--warmup', '0', '--json',
@@ -239,9 +235,10 @@ def test_config_fp16_amp_is_skipped_on_the_cpu(benchmark_train, capsys,
 
 
 def test_rejects_options_that_cannot_work(benchmark_train):
-    for argv in (['--iters', '0'], ['--amp', 'fp32'],
-                 ['--iters', '2', '--window', '3'], ['--warmup', '-1'],
-                 ['--loader-workers', '-1'], ['--loader-batches', '0']):
+    for argv in (['--iters', '0'], ['--amp',
+                                    'fp32'], ['--iters', '2', '--window', '3'],
+                 ['--warmup', '-1'], ['--loader-workers',
+                                      '-1'], ['--loader-batches', '0']):
         with pytest.raises(SystemExit):
             benchmark_train.parse_args([CIFAR_CONFIG] + argv)
     if not torch.cuda.is_available():

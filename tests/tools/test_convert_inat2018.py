@@ -2,9 +2,9 @@
 import json
 
 from mmengine.registry import init_default_scope
+from mmpretrain.registry import DATASETS
 
 import shike_mm  # noqa: F401  (registers the datasets)
-from mmpretrain.registry import DATASETS
 from shike_mm.datasets import get_train_class_counts
 
 TOOL = 'dataset_converters/convert_inat2018.py'
@@ -33,8 +33,11 @@ def _inat_json(path, annotations=None):
         ],
         categories=[
             dict(id=c, name=name, supercategory=group)
-            for c, (name, group) in enumerate([('a', 'Aves'), ('b', 'Fungi'),
-                                               ('c', 'Plantae')])
+            for c, (name,
+                    group) in enumerate([('a',
+                                          'Aves'), ('b',
+                                                    'Fungi'), ('c',
+                                                               'Plantae')])
         ])
     path.write_text(json.dumps(content))
     return str(path)

@@ -26,7 +26,8 @@ def _tiny_imagenet_lt_config(tmp_path):
     """
     data_root = str(tmp_path / 'imagenet')
     write_image_folder(
-        data_root, {
+        data_root,
+        {
             'ImageNet_LT_train.txt': [4, 2, 1, 1],  # 2 batches of 2 per rank
             'ImageNet_LT_val.txt': [2, 2, 2, 2],
             'ImageNet_LT_test.txt': [1, 1, 1, 1],

@@ -44,9 +44,8 @@ def test_cifar_model_counts_match_the_official_network(get_flops):
 
 def test_one_by_one_aligners_cut_aligner_cost_about_ninefold(get_flops):
     full, _ = _figures(get_flops, R50_CONFIG, (64, 64))
-    cheap, _ = _figures(
-        get_flops, R50_CONFIG, (64, 64),
-        **{'model.neck.aligner_kernel_size': 1})
+    cheap, _ = _figures(get_flops, R50_CONFIG, (64, 64),
+                        **{'model.neck.aligner_kernel_size': 1})
     assert 67e6 < full['params']['aligners'] < 68e6
     ratio = full['params']['aligners'] / cheap['params']['aligners']
     assert 8.5 < ratio < 9
@@ -76,12 +75,14 @@ def test_reads_mmpretrain_configs_by_package_name(get_flops):
     assert cfg.model.backbone.depth == 50
 
 
-@pytest.mark.parametrize('name, size', [
-    (CIFAR_CONFIG, (32, 32)),  # test pipeline keeps 32: training crop
-    ('shike/shike_r32_digits-lt.py', (32, 32)),  # test Resize (32, 32)
-    (R50_CONFIG, (224, 224)),  # test CenterCrop 224
-    ('mmpretrain::resnet/resnet50_8xb32_in1k.py', (224, 224)),
-])
+@pytest.mark.parametrize(
+    'name, size',
+    [
+        (CIFAR_CONFIG, (32, 32)),  # test pipeline keeps 32: training crop
+        ('shike/shike_r32_digits-lt.py', (32, 32)),  # test Resize (32, 32)
+        (R50_CONFIG, (224, 224)),  # test CenterCrop 224
+        ('mmpretrain::resnet/resnet50_8xb32_in1k.py', (224, 224)),
+    ])
 def test_input_size_comes_from_the_config(get_flops, name, size):
     assert get_flops.input_size(get_flops.load_config(name)) == size
 

@@ -12,8 +12,8 @@ import sys
 import pytest
 import torch
 
-from shike_mm.models.post_processors import TargetPriorAdjustment
 from shike_mm.apis.inference import get_classifier
+from shike_mm.models.post_processors import TargetPriorAdjustment
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHIKE_CONFIG = osp.join(REPO_ROOT, 'configs', 'shike',
@@ -46,20 +46,20 @@ def _checkpoint(path, config, counts, stage=2):
     model = get_classifier(config)
     if stage == 2:
         model.head.set_stage(2)
-    torch.save({
-        'state_dict': model.state_dict(),
-        'meta': {
-            'train_class_counts': counts
-        }
-    }, path)
+    torch.save(
+        {
+            'state_dict': model.state_dict(),
+            'meta': {
+                'train_class_counts': counts
+            }
+        }, path)
     return path
 
 
 @pytest.fixture(scope='module')
 def shike_checkpoint(tmp_path_factory):
     return _checkpoint(
-        tmp_path_factory.mktemp('shike') / 'stage2.pth', SHIKE_CONFIG,
-        COUNTS)
+        tmp_path_factory.mktemp('shike') / 'stage2.pth', SHIKE_CONFIG, COUNTS)
 
 
 @pytest.fixture(scope='module')
@@ -72,8 +72,8 @@ def held_out_config(tmp_path_factory):
     return path
 
 
-def test_prior_shift_eval_table_json_plot_and_em_prior(
-        shike_checkpoint, tmp_path, capsys):
+def test_prior_shift_eval_table_json_plot_and_em_prior(shike_checkpoint,
+                                                       tmp_path, capsys):
     out_dir = tmp_path / 'out'
     prior_file = tmp_path / 'em_prior.json'
     _run('prior_shift_eval', SHIKE_CONFIG, shike_checkpoint, '--out-dir',
@@ -137,22 +137,20 @@ def test_calibrate_fits_on_the_held_out_part(held_out_config, tmp_path,
 
 def test_calibrate_refuses_the_test_split_and_seen_images(
         held_out_config, shike_checkpoint):
-    with pytest.raises(ValueError,
-                       match='no val split apart from its test split'):
+    with pytest.raises(
+            ValueError, match='no val split apart from its test split'):
         _run('calibrate', SHIKE_CONFIG, shike_checkpoint)
     # Trained on the whole training split: it saw the held-out images.
     with pytest.raises(ValueError, match='may have seen the held-out'):
         _run('calibrate', held_out_config, shike_checkpoint)
 
 
-def test_expert_aggregation_writes_weights(shike_checkpoint, tmp_path,
-                                           capsys):
+def test_expert_aggregation_writes_weights(shike_checkpoint, tmp_path, capsys):
     out_dir = tmp_path / 'out'
     report = _run('expert_aggregation', SHIKE_CONFIG, shike_checkpoint,
                   '--out-dir', out_dir, '--epochs', 1, '--test-prior',
                   'backward50')
-    assert report == json.loads(
-        (out_dir / 'expert_weights.json').read_text())
+    assert report == json.loads((out_dir / 'expert_weights.json').read_text())
     assert len(report['weights']) == 3
     assert sum(report['weights']) == pytest.approx(1.0)
     assert report['num_test_images'] == 135
@@ -161,10 +159,11 @@ def test_expert_aggregation_writes_weights(shike_checkpoint, tmp_path,
 
 
 def test_expert_aggregation_refuses_a_single_expert(tmp_path):
-    checkpoint = _checkpoint(tmp_path / 'ce.pth', BASELINE_CONFIG, COUNTS,
-                             stage=1)
-    with pytest.raises(ValueError, match='needs a head with several '
-                       'experts') as error:
+    checkpoint = _checkpoint(
+        tmp_path / 'ce.pth', BASELINE_CONFIG, COUNTS, stage=1)
+    with pytest.raises(
+            ValueError, match='needs a head with several '
+            'experts') as error:
         _run('expert_aggregation', BASELINE_CONFIG, checkpoint)
     assert str(checkpoint) in str(error.value)
 

@@ -10,13 +10,25 @@ def test_default_run_and_stage2_resume_log_no_warning(tmp_path, run_tool):
         'train_dataloader.batch_size=208',
         'default_hooks.checkpoint.interval=1'
     ]
-    first = run_tool('train.py', 'configs/shike/shike_r32_digits-lt.py',
-                     '--work-dir', tmp_path / 'first', '--cfg-options',
-                     *short, env=env)
+    first = run_tool(
+        'train.py',
+        'configs/shike/shike_r32_digits-lt.py',
+        '--work-dir',
+        tmp_path / 'first',
+        '--cfg-options',
+        *short,
+        env=env)
     resumed = run_tool(
-        'train.py', 'configs/shike/shike_r32_digits-lt.py', '--work-dir',
-        tmp_path / 'resumed', '--resume', tmp_path / 'first' / 'epoch_2.pth',
-        '--cfg-options', *short[1:], 'train_cfg.max_epochs=3', env=env)
+        'train.py',
+        'configs/shike/shike_r32_digits-lt.py',
+        '--work-dir',
+        tmp_path / 'resumed',
+        '--resume',
+        tmp_path / 'first' / 'epoch_2.pth',
+        '--cfg-options',
+        *short[1:],
+        'train_cfg.max_epochs=3',
+        env=env)
     for proc in (first, resumed):
         log = proc.stdout + proc.stderr
         assert 'Epoch(val)' in log

@@ -34,8 +34,7 @@ def _load_tool():
 def _add_conv(state, name, out_ch, in_ch, kernel, generator):
     fan_in = in_ch * kernel * kernel
     state[name] = torch.randn(
-        out_ch, in_ch, kernel, kernel,
-        generator=generator) * (2 / fan_in)**0.5
+        out_ch, in_ch, kernel, kernel, generator=generator) * (2 / fan_in)**0.5
 
 
 def _add_bn(state, name, channels, generator):
@@ -56,12 +55,11 @@ def _add_stage(state, name, num_blocks, in_ch, out_ch, stride, generator):
         _add_conv(state, f'{block}.conv1.weight', out_ch, block_in, 3,
                   generator)
         _add_bn(state, f'{block}.bn1', out_ch, generator)
-        _add_conv(state, f'{block}.conv2.weight', out_ch, out_ch, 3,
-                  generator)
+        _add_conv(state, f'{block}.conv2.weight', out_ch, out_ch, 3, generator)
         _add_bn(state, f'{block}.bn2', out_ch, generator)
         if i == 0 and (stride != 1 or block_in != out_ch):
-            _add_conv(state, f'{block}.shortcut.0.weight', out_ch, block_in,
-                      1, generator)
+            _add_conv(state, f'{block}.shortcut.0.weight', out_ch, block_in, 1,
+                      generator)
             _add_bn(state, f'{block}.shortcut.1', out_ch, generator)
 
 
@@ -120,8 +118,8 @@ def _stage(x, state, name, num_blocks, stride):
 
 def official_forward(state, x, num_experts, num_blocks, retrained):
     """Per-expert logits [M, B, C] of the official model in eval mode."""
-    out = F.relu(_bn(F.conv2d(x, state['conv1.weight'], padding=1), state,
-                     'bn1'))
+    out = F.relu(
+        _bn(F.conv2d(x, state['conv1.weight'], padding=1), state, 'bn1'))
     out1 = _stage(out, state, 'layer1', num_blocks, 1)
     out2 = _stage(out1, state, 'layer2', num_blocks, 2)
     shallow = [out1, out2]
@@ -140,8 +138,8 @@ def official_forward(state, x, num_experts, num_blocks, retrained):
         feat = (deep * aligned).mean(dim=(2, 3))
         weight = state[('rt_classifiers' if retrained else 'classifiers') +
                        f'.{m}.weight']
-        logits.append(30 * F.normalize(feat, dim=1)
-                      @ F.normalize(weight, dim=0))
+        logits.append(30 *
+                      F.normalize(feat, dim=1) @ F.normalize(weight, dim=0))
     return torch.stack(logits)
 
 
@@ -167,8 +165,10 @@ def test_converted_model_reproduces_official_logits(tmp_path, num_experts,
     torch.save(
         dict(
             epoch=200 if stage == 2 else 180,
-            state_dict={f'module.{k}': v
-                        for k, v in official.items()}), src)
+            state_dict={
+                f'module.{k}': v
+                for k, v in official.items()
+            }), src)
     _load_tool().main([str(src), str(dst)])
 
     model = _shike_model(num_experts, num_blocks)
@@ -178,9 +178,14 @@ def test_converted_model_reproduces_official_logits(tmp_path, num_experts,
     x = torch.randn(2, 3, 32, 32, dtype=torch.float64)
     with torch.no_grad():
         logits = model.head.expert_logits(model.extract_feat(x))
-    expected = official_forward({k: v.double()
-                                 for k, v in official.items()}, x,
-                                num_experts, num_blocks, retrained=stage == 2)
+    expected = official_forward({
+        k: v.double()
+        for k, v in official.items()
+    },
+                                x,
+                                num_experts,
+                                num_blocks,
+                                retrained=stage == 2)
     torch.testing.assert_close(logits, expected, rtol=1e-9, atol=1e-9)
 
 
@@ -238,8 +243,11 @@ def test_untrusted_source_can_be_trusted_explicitly(tmp_path, run_tool):
     """The refusal's advice works for this tool: --trust-checkpoint."""
     src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
     # An official run's checkpoint with a pickled object beside the weights.
-    torch.save({'state_dict': official_state_dict(num_blocks=3),
-                'best_acc': fractions.Fraction(5634, 100)}, src)
+    torch.save(
+        {
+            'state_dict': official_state_dict(num_blocks=3),
+            'best_acc': fractions.Fraction(5634, 100)
+        }, src)
     refused = run_tool(TOOL, src, dst, cwd=str(tmp_path), check=False)
     assert refused.returncode != 0
     assert 'UntrustedCheckpointError' in refused.stderr

@@ -11,11 +11,10 @@ SMOKE_CONFIG = 'configs/smoke/tiny-resnet_fake-images.py'
 @pytest.fixture(scope='module')
 def smoke_checkpoint(tmp_path_factory, tiny_image_folder, run_tool):
     work_dir = tmp_path_factory.mktemp('smoke_train')
-    run_tool('train.py', SMOKE_CONFIG, '--work-dir', work_dir,
-              '--cfg-options',
-              f'train_dataloader.dataset.data_root={tiny_image_folder}',
-              f'val_dataloader.dataset.data_root={tiny_image_folder}',
-              'train_cfg.max_epochs=1')
+    run_tool('train.py', SMOKE_CONFIG, '--work-dir', work_dir, '--cfg-options',
+             f'train_dataloader.dataset.data_root={tiny_image_folder}',
+             f'val_dataloader.dataset.data_root={tiny_image_folder}',
+             'train_cfg.max_epochs=1')
     return work_dir / 'epoch_1.pth'
 
 
@@ -40,8 +39,8 @@ def test_dumps_one_prediction_per_test_image(smoke_checkpoint, tmp_path,
 def test_dumps_metrics(smoke_checkpoint, tmp_path, tiny_image_folder,
                        run_tool):
     out = tmp_path / 'metrics.pkl'
-    run_tool('test.py', SMOKE_CONFIG, smoke_checkpoint, '--work-dir',
-             tmp_path, '--out', out, '--out-item', 'metrics',
+    run_tool('test.py', SMOKE_CONFIG, smoke_checkpoint, '--work-dir', tmp_path,
+             '--out', out, '--out-item', 'metrics',
              *_data_options(tiny_image_folder))
     with open(out, 'rb') as f:
         metrics = pickle.load(f)
@@ -63,8 +62,7 @@ def mismatched_checkpoint(smoke_checkpoint, tmp_path_factory):
 
 
 def test_a_checkpoint_of_another_model_is_refused(mismatched_checkpoint,
-                                                  tmp_path,
-                                                  tiny_image_folder,
+                                                  tmp_path, tiny_image_folder,
                                                   run_tool):
     proc = run_tool(
         'test.py',
@@ -75,11 +73,11 @@ def test_a_checkpoint_of_another_model_is_refused(mismatched_checkpoint,
         *_data_options(tiny_image_folder),
         check=False)
     assert proc.returncode != 0
-    assert (f'CheckpointMismatchError: Checkpoint {mismatched_checkpoint} '
-            'does not match the model: 1 missing (head.fc.bias); 1 '
-            'unexpected (head.extra.weight); 1 shape mismatch '
-            '(head.fc.weight: checkpoint (7, 64) vs model (4, 64))'
-            ) in proc.stderr
+    assert (
+        f'CheckpointMismatchError: Checkpoint {mismatched_checkpoint} '
+        'does not match the model: 1 missing (head.fc.bias); 1 '
+        'unexpected (head.extra.weight); 1 shape mismatch '
+        '(head.fc.weight: checkpoint (7, 64) vs model (4, 64))') in proc.stderr
     assert 'accuracy/top1' not in proc.stdout + proc.stderr
 
 
@@ -108,8 +106,13 @@ def cifar_checkpoint(tmp_path_factory):
     torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(CIFAR_CONFIG).model)
     path = tmp_path_factory.mktemp('cifar_ckpt') / 'shike.pth'
-    torch.save({'state_dict': model.state_dict(),
-                'meta': {'train_class_counts': [1] * 100}}, path)
+    torch.save(
+        {
+            'state_dict': model.state_dict(),
+            'meta': {
+                'train_class_counts': [1] * 100
+            }
+        }, path)
     return path
 
 
@@ -123,10 +126,17 @@ def _cifar_options(data_root):
 def test_tta_averages_the_image_and_its_mirror(cifar_checkpoint, fake_cifar,
                                                tmp_path, run_tool):
     out = tmp_path / 'tta.pkl'
-    proc = run_tool('test.py', CIFAR_CONFIG, cifar_checkpoint, '--tta',
-                    '--work-dir', tmp_path, '--out', out,
-                    *_cifar_options(fake_cifar('cifar100', 1, 1)),
-                    fake_cifar=True)
+    proc = run_tool(
+        'test.py',
+        CIFAR_CONFIG,
+        cifar_checkpoint,
+        '--tta',
+        '--work-dir',
+        tmp_path,
+        '--out',
+        out,
+        *_cifar_options(fake_cifar('cifar100', 1, 1)),
+        fake_cifar=True)
     assert 'lt/top1' in proc.stdout + proc.stderr
     with open(out, 'rb') as f:
         preds = pickle.load(f)
@@ -136,8 +146,7 @@ def test_tta_averages_the_image_and_its_mirror(cifar_checkpoint, fake_cifar,
         assert pred['expert_scores'].shape == (3, 100)
 
 
-def test_tta_refuses_mirrors_for_a_config_that_never_flips(
-        tmp_path, run_tool):
+def test_tta_refuses_mirrors_for_a_config_that_never_flips(tmp_path, run_tool):
     proc = run_tool(
         'test.py',
         'configs/shike/shike_r32_digits-lt.py',
@@ -151,13 +160,22 @@ def test_tta_refuses_mirrors_for_a_config_that_never_flips(
             'never flips images') in proc.stderr
 
 
-def test_amp_show_dir_and_no_pin_memory(cifar_checkpoint, fake_cifar,
-                                        tmp_path, run_tool):
-    proc = run_tool('test.py', CIFAR_CONFIG, cifar_checkpoint, '--amp',
-                    '--no-pin-memory', '--show-dir', 'shown', '--interval',
-                    '50', '--work-dir', tmp_path,
-                    *_cifar_options(fake_cifar('cifar100', 1, 1)),
-                    fake_cifar=True)
+def test_amp_show_dir_and_no_pin_memory(cifar_checkpoint, fake_cifar, tmp_path,
+                                        run_tool):
+    proc = run_tool(
+        'test.py',
+        CIFAR_CONFIG,
+        cifar_checkpoint,
+        '--amp',
+        '--no-pin-memory',
+        '--show-dir',
+        'shown',
+        '--interval',
+        '50',
+        '--work-dir',
+        tmp_path,
+        *_cifar_options(fake_cifar('cifar100', 1, 1)),
+        fake_cifar=True)
     assert 'lt/top1' in proc.stdout + proc.stderr
     # Test images 0 and 50, under the work dir.
     assert sorted(os.listdir(tmp_path / 'shown')) == ['0_0.png', '50_0.png']

@@ -66,8 +66,7 @@ def test_amp_trains_in_fp32_without_a_gpu(train_tool, argv, dtype):
     ]
 
 
-def test_compile_without_a_cpp_compiler_is_skipped(train_tool,
-                                                   monkeypatch):
+def test_compile_without_a_cpp_compiler_is_skipped(train_tool, monkeypatch):
     from torch._inductor import config as inductor_config
     monkeypatch.setattr(inductor_config.cpp, 'cxx', ('no-such-c++', ))
     for option in ('compile=True', 'compile.mode=max-autotune'):

@@ -12,8 +12,13 @@ def _train(run_tool, data_root, work_dir, *cfg_options, resume=None):
     args = ['--resume', resume] if resume else []
     env = {k: v for k, v in os.environ.items() if k != 'OMP_NUM_THREADS'}
     return run_tool(
-        'train.py', SMOKE_CONFIG, '--work-dir', work_dir, *args,
-        '--cfg-options', f'train_dataloader.dataset.data_root={data_root}',
+        'train.py',
+        SMOKE_CONFIG,
+        '--work-dir',
+        work_dir,
+        *args,
+        '--cfg-options',
+        f'train_dataloader.dataset.data_root={data_root}',
         f'val_dataloader.dataset.data_root={data_root}',
         *cfg_options,
         env=env)
@@ -27,16 +32,15 @@ def _assert_same_tensors(left, right):
 
 def test_resume_continues_at_epoch_3_with_optimizer_state(
         tmp_path, tiny_image_folder, run_tool):
-    first, resumed, straight = (str(tmp_path / n)
-                                for n in ('first', 'resumed', 'straight'))
+    first, resumed, straight = (
+        str(tmp_path / n) for n in ('first', 'resumed', 'straight'))
     _train(run_tool, tiny_image_folder, first, 'train_cfg.max_epochs=2')
-    assert sorted(f for f in os.listdir(first) if f.endswith('.pth')) == [
-        'epoch_1.pth', 'epoch_2.pth'
-    ]
+    assert sorted(f for f in os.listdir(first)
+                  if f.endswith('.pth')) == ['epoch_1.pth', 'epoch_2.pth']
     epoch_2 = load_local_checkpoint(os.path.join(first, 'epoch_2.pth'))
     momentum = epoch_2['optimizer']['state']
-    assert momentum and all(
-        s['momentum_buffer'].abs().sum() > 0 for s in momentum.values())
+    assert momentum and all(s['momentum_buffer'].abs().sum() > 0
+                            for s in momentum.values())
 
     proc = _train(
         run_tool,
@@ -54,8 +58,7 @@ def test_resume_continues_at_epoch_3_with_optimizer_state(
                   if f.endswith('.pth')) == ['epoch_3.pth']
 
     _train(run_tool, tiny_image_folder, straight)
-    after_resume = load_local_checkpoint(
-        os.path.join(resumed, 'epoch_3.pth'))
+    after_resume = load_local_checkpoint(os.path.join(resumed, 'epoch_3.pth'))
     uninterrupted = load_local_checkpoint(
         os.path.join(straight, 'epoch_3.pth'))
     assert after_resume['meta']['epoch'] == 3

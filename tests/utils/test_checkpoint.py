@@ -34,8 +34,7 @@ class LooksUpForeignAttribute:
 
 
 def _save(path, payload):
-    torch.save({'state_dict': {'w': torch.ones(2)}, 'payload': payload},
-               path)
+    torch.save({'state_dict': {'w': torch.ones(2)}, 'payload': payload}, path)
     return str(path)
 
 
@@ -49,11 +48,12 @@ def malicious_checkpoint(tmp_path):
 def test_mmengine_checkpoint_objects_load(tmp_path):
     buffer = HistoryBuffer()
     buffer.update(1.5)
-    path = _save(tmp_path / 'ok.pth', {
-        'buffer': buffer,
-        'array': np.arange(3, dtype=np.int64),
-        'scalar': np.float64(2.5),
-    })
+    path = _save(
+        tmp_path / 'ok.pth', {
+            'buffer': buffer,
+            'array': np.arange(3, dtype=np.int64),
+            'scalar': np.float64(2.5),
+        })
     loaded = load_local_checkpoint(path)['payload']
     assert loaded['buffer'].current() == 1.5
     assert loaded['buffer'].mean() == 1.5

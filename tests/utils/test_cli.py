@@ -21,10 +21,7 @@ def test_cfg_options_parse_into_a_dict():
     add_cfg_options(parser)
     args = parser.parse_args(
         ['--cfg-options', 'model.head.num_classes=7', 'work_dir=out'])
-    assert args.cfg_options == {
-        'model.head.num_classes': 7,
-        'work_dir': 'out'
-    }
+    assert args.cfg_options == {'model.head.num_classes': 7, 'work_dir': 'out'}
     assert parser.parse_args([]).cfg_options is None
 
 
@@ -33,8 +30,8 @@ def test_device_defaults_to_the_cpu_or_an_available_gpu():
     add_device(plain)
     add_device(gpu_first, prefer_gpu=True)
     assert plain.parse_args([]).device == 'cpu'
-    assert gpu_first.parse_args([]).device == (
-        'cuda' if torch.cuda.is_available() else 'cpu')
+    assert gpu_first.parse_args(
+        []).device == ('cuda' if torch.cuda.is_available() else 'cpu')
     assert plain.parse_args(['--device', 'cuda:1']).device == 'cuda:1'
 
 

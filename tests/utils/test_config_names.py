@@ -10,9 +10,9 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
+from mmpretrain import ImageClassificationInferencer, get_model, init_model
 
 import shike_mm  # noqa: F401  (registers the names)
-from mmpretrain import ImageClassificationInferencer, get_model, init_model
 from shike_mm.utils import find_config
 from shike_mm.utils.hub import register_config_names
 
@@ -33,8 +33,7 @@ def _write(path, text):
     return str(path)
 
 
-def test_user_config_inherits_a_shike_mm_base(tmp_path,
-                                              without_pkg_resources):
+def test_user_config_inherits_a_shike_mm_base(tmp_path, without_pkg_resources):
     user = _write(
         tmp_path / 'user.py', f"_base_ = ['{DIGITS}']\n"
         'model = dict(head=dict(num_classes=7))\n')
@@ -73,8 +72,7 @@ def test_mmpretrain_apis_take_the_name(tmp_path, without_pkg_resources):
 
 
 def test_other_package_names_still_go_to_mmengine(tmp_path):
-    user = _write(tmp_path / 'user.py',
-                  "_base_ = ['not_a_package::x/y.py']\n")
+    user = _write(tmp_path / 'user.py', "_base_ = ['not_a_package::x/y.py']\n")
     with pytest.raises(AssertionError, match='not_a_package'):
         Config.fromfile(user)
     with pytest.raises(AssertionError, match='not_a_package'):
@@ -87,8 +85,7 @@ def test_a_missing_config_names_the_searched_folders():
 
 
 def test_registering_again_does_not_wrap_twice():
-    wrapped = (Config._get_cfg_path, Config.fromfile,
-               mmengine.hub.get_config)
+    wrapped = (Config._get_cfg_path, Config.fromfile, mmengine.hub.get_config)
     register_config_names()
     assert (Config._get_cfg_path, Config.fromfile,
             mmengine.hub.get_config) == wrapped
@@ -117,12 +114,13 @@ def test_tools_run_without_pkg_resources(tmp_path, tiny_image_folder):
     work_dir = tmp_path / 'work'
 
     def run(tool, *args):
-        proc = subprocess.run(
-            [sys.executable, '-c', SCRIPT,
-             osp.join(REPO_ROOT, 'tools', tool), *map(str, args)],
-            cwd=str(tmp_path),
-            capture_output=True,
-            text=True)
+        proc = subprocess.run([
+            sys.executable, '-c', SCRIPT,
+            osp.join(REPO_ROOT, 'tools', tool), *map(str, args)
+        ],
+                              cwd=str(tmp_path),
+                              capture_output=True,
+                              text=True)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         return proc.stdout + proc.stderr
 
@@ -130,4 +128,3 @@ def test_tools_run_without_pkg_resources(tmp_path, tiny_image_folder):
     log = run('test.py', user, work_dir / 'epoch_1.pth', '--work-dir',
               work_dir)
     assert 'accuracy/top1' in log
-

@@ -24,8 +24,7 @@ def cpu_machine(monkeypatch):
 
 
 @pytest.mark.parametrize('cores, processes, expected', [(2, 1, 1), (2, 2, 1),
-                                                        (8, 1, 7),
-                                                        (8, 2, 3)])
+                                                        (8, 1, 7), (8, 2, 3)])
 def test_one_core_is_left_free(cpu_machine, monkeypatch, cores, processes,
                                expected):
     cpu_machine(cores)

@@ -39,8 +39,7 @@ def pairwise_mkd(logits: torch.Tensor) -> torch.Tensor:
     divergence of every ordered pair of experts at once, ``[M, M, B, C]``."""
     num_experts, batch_size, num_classes = logits.shape
     log_prob = F.log_softmax(logits, dim=-1)
-    pair_kl = log_prob.exp()[:, None] * (
-        log_prob[:, None] - log_prob[None, :])
+    pair_kl = log_prob.exp()[:, None] * (log_prob[:, None] - log_prob[None, :])
     off_diagonal = ~torch.eye(
         num_experts, dtype=torch.bool, device=logits.device)
     return pair_kl[off_diagonal].sum() / (batch_size * num_classes)
@@ -50,10 +49,11 @@ FORMULAS = {'pairwise [M,M,B,C]': pairwise_mkd, 'closed form': MutualKDLoss()}
 
 
 class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t)
-                for name in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd',
-                             'usmblks', 'fsmblks', 'uordblks', 'fordblks',
-                             'keepcost')]
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in ('arena', 'ordblks', 'smblks', 'hblks', 'hblkhd',
+                     'usmblks', 'fsmblks', 'uordblks', 'fordblks', 'keepcost')
+    ]
 
 
 def _malloc_in_use():
@@ -129,8 +129,8 @@ def step_time(loss_fn, logits: torch.Tensor, iters: int) -> float:
 
 def _size(text: str) -> tuple:
     try:
-        num_experts, batch_size, num_classes = (int(v)
-                                                for v in text.split(','))
+        num_experts, batch_size, num_classes = (
+            int(v) for v in text.split(','))
     except ValueError:
         raise argparse.ArgumentTypeError(
             f'expected M,B,C (three integers), got {text!r}')

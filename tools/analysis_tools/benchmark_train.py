@@ -136,8 +136,7 @@ def parse_args(argv=None):
         '--batch-size',
         type=int,
         help='batch size of every config (default: each config\'s own)')
-    parser.add_argument(
-        '--iters', type=int, default=20, help='timed steps')
+    parser.add_argument('--iters', type=int, default=20, help='timed steps')
     parser.add_argument(
         '--warmup',
         type=int,
@@ -376,16 +375,14 @@ def collate_function(cfg: Config):
     """The config's ``collate_fn``; without one, ``default_collate``, as
     ``tools/train.py`` sets."""
     collate_cfg = dict(
-        cfg.train_dataloader.get('collate_fn',
-                                 dict(type='default_collate')))
+        cfg.train_dataloader.get('collate_fn', dict(type='default_collate')))
     collate_fn = collate_cfg.pop('type')
     if isinstance(collate_fn, str):
         collate_fn = FUNCTIONS.get(collate_fn)
     return partial(collate_fn, **collate_cfg)
 
 
-def make_batch(cfg: Config, pipeline: Compose, samples: list,
-               batch_size: int):
+def make_batch(cfg: Config, pipeline: Compose, samples: list, batch_size: int):
     """One batch of ``batch_size`` pipeline outputs, collated."""
     items = [
         pipeline(dict(samples[index % len(samples)]))
@@ -476,8 +473,8 @@ def _peak_memory(device: torch.device) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def time_steps(model, batch, optim_wrapper, device: torch.device,
-               warmup: int, iters: int) -> dict:
+def time_steps(model, batch, optim_wrapper, device: torch.device, warmup: int,
+               iters: int) -> dict:
     """Run ``warmup`` then ``iters`` train steps.
 
     Returns:
@@ -507,7 +504,9 @@ def time_steps(model, batch, optim_wrapper, device: torch.device,
         warmup_s=warmup_s)
 
 
-def benchmark(name: str, args, device: torch.device,
+def benchmark(name: str,
+              args,
+              device: torch.device,
               cfg_options: Optional[dict] = None) -> dict:
     """Measure one config; returns its row (``skipped`` holds the reason
     when the step cannot run on ``device``)."""
@@ -520,8 +519,8 @@ def benchmark(name: str, args, device: torch.device,
         channels_last=args.channels_last,
         compile=args.compile and args.compile_backend,
         batch_size=batch_size,
-        skipped=unavailable(device, amp,
-                            args.compile and args.compile_backend),
+        skipped=unavailable(device, amp, args.compile
+                            and args.compile_backend),
         notes=[])
     if row['skipped']:
         return row
@@ -543,14 +542,16 @@ def benchmark(name: str, args, device: torch.device,
             row['pipeline_images_per_s_per_worker'] = pipeline_speed(
                 pipeline, samples, args.pipeline_iters)
         if args.loader_workers:
-            row['loader_images_per_s'] = loader_speed(
-                cfg, pipeline, samples, batch_size, args.loader_workers,
-                args.loader_batches, device)
+            row['loader_images_per_s'] = loader_speed(cfg, pipeline, samples,
+                                                      batch_size,
+                                                      args.loader_workers,
+                                                      args.loader_batches,
+                                                      device)
         batch = make_batch(cfg, pipeline, samples, batch_size)
         height, width = pipeline(dict(samples[0]))['inputs'].shape[-2:]
     row['input'] = [int(height), int(width)]
-    row['gflops_per_image'] = complexity(model, height, width)['flops'][
-        'total'] / 1e9
+    row['gflops_per_image'] = complexity(model, height,
+                                         width)['flops']['total'] / 1e9
     model.train()
 
     model.to(device)
@@ -562,8 +563,8 @@ def benchmark(name: str, args, device: torch.device,
         model.train_step = torch.compile(
             model.train_step, backend=args.compile_backend)
     try:
-        timed = time_steps(model, batch, optim_wrapper, device,
-                           args.warmup, args.iters)
+        timed = time_steps(model, batch, optim_wrapper, device, args.warmup,
+                           args.iters)
     except Exception as err:
         if not args.compile:
             raise
@@ -572,8 +573,9 @@ def benchmark(name: str, args, device: torch.device,
 
     durations = timed['durations']
     windows = [
-        sum(durations[i:i + args.window]) for i in range(
-            0, len(durations) - args.window + 1, args.window)
+        sum(durations[i:i + args.window])
+        for i in range(0,
+                       len(durations) - args.window + 1, args.window)
     ]
     images_per_s = [batch_size * args.window / t for t in windows]
     row.update(
@@ -652,13 +654,14 @@ def print_environment(args, env: dict) -> None:
           f'{env["mmengine"]}, mmcv {env["mmcv"]}, mmpretrain '
           f'{env["mmpretrain"]}, Python {env["python"]}, '
           f'{env["platform"]}')
-    print(f'torch threads: {env["torch_threads"]}; warm-up {args.warmup} '
-          f'steps, {args.iters} timed steps in windows of {args.window}; '
-          'data pipeline: 1 process, 1 thread' +
-          (f'; DataLoader: {args.loader_workers} persistent workers, '
-           f'{args.loader_batches} timed batches'
-           if args.loader_workers else ''),
-          flush=True)
+    print(
+        f'torch threads: {env["torch_threads"]}; warm-up {args.warmup} '
+        f'steps, {args.iters} timed steps in windows of {args.window}; '
+        'data pipeline: 1 process, 1 thread' +
+        (f'; DataLoader: {args.loader_workers} persistent workers, '
+         f'{args.loader_batches} timed batches'
+         if args.loader_workers else ''),
+        flush=True)
 
 
 def report(args, env: dict, rows: List[dict]) -> None:
@@ -669,8 +672,8 @@ def report(args, env: dict, rows: List[dict]) -> None:
     for row in rows:
         print(format_row(row))
     print()
-    memory_kind = next((row['peak_memory_kind']
-                        for row in rows if not row['skipped']), None)
+    memory_kind = next(
+        (row['peak_memory_kind'] for row in rows if not row['skipped']), None)
     if memory_kind:
         print(f'peak memory: {memory_kind} during the timed steps')
     for row in rows:
@@ -681,8 +684,8 @@ def report(args, env: dict, rows: List[dict]) -> None:
     ratio = flop_normalised_ratio(rows)
     if args.baseline:
         print('FLOP-normalised throughput (images/s x GFLOPs), ours / '
-              'baseline: ' + ('n/a, a row was skipped'
-                              if ratio is None else f'{ratio:.2f}'))
+              'baseline: ' +
+              ('n/a, a row was skipped' if ratio is None else f'{ratio:.2f}'))
     if args.json:
         options = {
             key: getattr(args, key)

@@ -151,8 +151,7 @@ def main(argv=None):
     def before_after(logits, labels):
         return dict(
             before=calibration_metrics(logits, labels, args.bins),
-            after=calibration_metrics(logits / temperature, labels,
-                                      args.bins))
+            after=calibration_metrics(logits / temperature, labels, args.bins))
 
     report = dict(
         temperature=temperature,
@@ -181,16 +180,17 @@ def main(argv=None):
 
     print(f'Temperature {temperature:.4f}, fitted on {fit_description} '
           f'({len(fit.labels)} images).')
-    rows = ['| split | when | top-1 | ECE | MCE | adaptive ECE | NLL | '
-            'Brier |', '| --- | --- | --- | --- | --- | --- | --- | --- |']
+    rows = [
+        '| split | when | top-1 | ECE | MCE | adaptive ECE | NLL | '
+        'Brier |', '| --- | --- | --- | --- | --- | --- | --- | --- |'
+    ]
     for split in ('fit_split', 'test_split'):
         for when in ('before', 'after'):
             m = report[split][when]
-            rows.append(
-                f'| {split[:-6]} | {when} | {m["top1"]:.2f} | '
-                f'{m["ece"]:.2f} | {m["mce"]:.2f} | '
-                f'{m["adaptive_ece"]:.2f} | {m["nll"]:.4f} | '
-                f'{m["brier"]:.4f} |')
+            rows.append(f'| {split[:-6]} | {when} | {m["top1"]:.2f} | '
+                        f'{m["ece"]:.2f} | {m["mce"]:.2f} | '
+                        f'{m["adaptive_ece"]:.2f} | {m["nll"]:.4f} | '
+                        f'{m["brier"]:.4f} |')
     print('\n'.join(rows))
     print(f'\n{json_file} and reliability.png in {out_dir}. To apply it, '
           'put first in the head\'s post-processors of the config:\n'

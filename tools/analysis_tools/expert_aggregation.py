@@ -31,8 +31,8 @@ from mmengine.runner.utils import set_random_seed
 from mmpretrain.registry import DATASETS
 
 from shike_mm.apis import (collect_outputs, is_multi_expert,
-                           learn_expert_weights, load_model,
-                           split_dataloader, two_view_expert_logits)
+                           learn_expert_weights, load_model, split_dataloader,
+                           two_view_expert_logits)
 from shike_mm.datasets.prior_shift_dataset import (TEST_PRIORS,
                                                    class_order_from_counts)
 from shike_mm.utils.cli import (add_cfg_options, add_device, load_config,
@@ -44,8 +44,10 @@ def parse_args(argv=None):
         description='Learn expert weights on unlabelled test images by '
         'agreement of two augmented views (SADE test-time aggregation)')
     parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint of a multi-expert '
-                        'model (e.g. SHIKEHead with num_experts > 1)')
+    parser.add_argument(
+        'checkpoint',
+        help='checkpoint of a multi-expert '
+        'model (e.g. SHIKEHead with num_experts > 1)')
     parser.add_argument(
         '--test-prior',
         choices=list(TEST_PRIORS),
@@ -122,17 +124,18 @@ def main(argv=None):
                                              args.config)
     if args.test_prior != 'uniform':
         order = class_order_from_counts(loaded.train_counts)
-        test_cfg, view_cfg = (dict(
-            type='PriorShiftDataset',
-            dataset=split,
-            imb_factor=args.test_prior,
-            class_order=order,
-            seed=args.seed) for split in (test_cfg, view_cfg))
+        test_cfg, view_cfg = (
+            dict(
+                type='PriorShiftDataset',
+                dataset=split,
+                imb_factor=args.test_prior,
+                class_order=order,
+                seed=args.seed) for split in (test_cfg, view_cfg))
     views = DATASETS.build(view_cfg)
     rng = np.random.RandomState(args.seed)
     learned = learn_expert_weights(
-        lambda epoch: two_view_expert_logits(loaded.model, views,
-                                             args.batch_size, rng),
+        lambda epoch: two_view_expert_logits(loaded.model, views, args.
+                                             batch_size, rng),
         head.num_experts,
         epochs=args.epochs,
         lr=args.lr,
@@ -146,8 +149,8 @@ def main(argv=None):
     accuracy = {
         name: 100.0 * float((fused.argmax(dim=1) == labels).double().mean())
         for name, fused in (('mean', experts.mean(dim=0)),
-                            ('learned', torch.einsum('m,mnc->nc', weights,
-                                                     experts)))
+                            ('learned',
+                             torch.einsum('m,mnc->nc', weights, experts)))
     }
     report = dict(
         weights=learned.weights,

@@ -68,8 +68,8 @@ def build_model(cfg: Config) -> torch.nn.Module:
 def format_row(name: str, shape, figures: dict) -> str:
     flops, params = figures['flops'], figures['params']
     cells = [
-        f'`{name}`', f'{shape[0]}x{shape[1]}',
-        f'{flops["total"] / 1e9:.2f}', f'{params["total"] / 1e6:.2f}'
+        f'`{name}`', f'{shape[0]}x{shape[1]}', f'{flops["total"] / 1e9:.2f}',
+        f'{params["total"] / 1e6:.2f}'
     ]
     for title, _ in PARTS:
         cells.append(f'{flops[title] / 1e9:.2f} / {params[title] / 1e6:.2f}')
@@ -78,9 +78,8 @@ def format_row(name: str, shape, figures: dict) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    header = ['config', 'input', 'GFLOPs', 'params (M)'] + [
-        f'{title} GFLOPs / M params' for title, _ in PARTS
-    ]
+    header = ['config', 'input', 'GFLOPs', 'params (M)'
+              ] + [f'{title} GFLOPs / M params' for title, _ in PARTS]
     print('| ' + ' | '.join(header) + ' |')
     print('|' + '---|' * len(header))
     for name in args.configs:

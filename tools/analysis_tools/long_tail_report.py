@@ -102,9 +102,9 @@ def main(argv=None):
     if len({tuple(counts) for counts in trained_on.values()}) > 1:
         note = ('\n**Warning**: the models were trained on different class '
                 'counts, so their Many/Medium/Few groups hold different '
-                'classes: ' + '; '.join(
-                    f'{name}: {sum(counts)} images'
-                    for name, counts in trained_on.items()) + '.\n')
+                'classes: ' +
+                '; '.join(f'{name}: {sum(counts)} images'
+                          for name, counts in trained_on.items()) + '.\n')
         print(note.strip())
         sections.append(note)
     plot_class_accuracy({r.name: r.per_class

@@ -95,8 +95,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if len(args.temperature) == 1:
         args.temperature *= len(args.checkpoint)
-    if len(args.temperature) != len(args.checkpoint) or not all(
-            t > 0 for t in args.temperature):
+    if len(args.temperature) != len(
+            args.checkpoint) or not all(t > 0 for t in args.temperature):
         parser.error('--temperature takes one positive value, or one per '
                      f'checkpoint; got {args.temperature}')
     if args.estimate_prior and len(args.checkpoint) > 1:
@@ -124,8 +124,8 @@ def main(argv=None):
                 f'{args.checkpoint[0]}; compare checkpoints of one setup')
         runs.append(
             evaluate_prior_shift(logits, outputs.labels, loaded.train_counts,
-                                 trained_on, args.tau, args.seed,
-                                 args.em_tol, args.em_max_iter))
+                                 trained_on, args.tau, args.seed, args.em_tol,
+                                 args.em_max_iter))
         described.append(
             dict(
                 checkpoint=checkpoint,
@@ -164,14 +164,14 @@ def main(argv=None):
                 summary=summary),
             f,
             indent=1)
-    plot_prior_shift(summary, osp.splitext(osp.basename(args.config))[0],
+    plot_prior_shift(summary,
+                     osp.splitext(osp.basename(args.config))[0],
                      osp.join(out_dir, 'prior_shift.png'))
     print(f'\n{note}\n\n{table}\n\nTable, JSON and plot in {out_dir}')
     return summary
 
 
-def write_estimated_prior(args, logits, train_counts, trained_on,
-                          temperature):
+def write_estimated_prior(args, logits, train_counts, trained_on, temperature):
     """EM on the whole test split; the JSON TargetPriorAdjustment reads."""
     em = estimate_prior_em(
         logits,
@@ -187,7 +187,9 @@ def write_estimated_prior(args, logits, train_counts, trained_on,
                 iterations=em.iterations,
                 converged=em.converged,
                 trained_on=trained_on,
-                temperature=temperature), f, indent=1)
+                temperature=temperature),
+            f,
+            indent=1)
     post_processors = [
         f"dict(type='TargetPriorAdjustment', target_prior="
         f"'{args.estimate_prior}', trained_on='{trained_on}')"

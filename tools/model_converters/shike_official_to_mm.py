@@ -92,8 +92,8 @@ def read_official(src):
         if not torch.is_tensor(value):
             raise ValueError(f'{src}: entry {key!r} is not a tensor; expected '
                              'a state dict or a dict holding `state_dict`')
-        state[key[len('module.'):] if key.startswith('module.') else
-              key] = value
+        state[key[len('module.'):] if key.startswith('module.'
+                                                     ) else key] = value
     return state, epoch
 
 

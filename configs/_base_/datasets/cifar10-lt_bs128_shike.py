@@ -6,8 +6,6 @@ dataset_type = 'CIFAR10LT'
 data_root = 'data/cifar10'
 
 data_preprocessor = dict(num_classes=10)
-train_dataloader = dict(
-    dataset=dict(type=dataset_type, data_root=data_root))
-val_dataloader = dict(
-    dataset=dict(type=dataset_type, data_root=data_root))
+train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
+val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
 test_dataloader = val_dataloader

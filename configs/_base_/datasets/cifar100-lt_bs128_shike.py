@@ -32,98 +32,226 @@ data_preprocessor = dict(
 random_sign_prob = 0.5
 fill = (128, 128, 128)
 cifar10_policies = [
-    [dict(type='Invert', prob=0.1),
-     dict(type='Contrast', prob=0.2, magnitude=0.9 * 6 / 9,
-          random_negative_prob=random_sign_prob)],
-    [dict(type='Rotate', prob=0.7, angle=-30 * 2 / 9, pad_val=fill,
-          random_negative_prob=0.0),
-     dict(type='Translate', prob=0.3, magnitude=150 / 331 * 9 / 9,
-          direction='horizontal', pad_val=fill,
-          random_negative_prob=random_sign_prob)],
-    [dict(type='Sharpness', prob=0.8, magnitude=0.9 * 1 / 9,
-          random_negative_prob=random_sign_prob),
-     dict(type='Sharpness', prob=0.9, magnitude=0.9 * 3 / 9,
-          random_negative_prob=random_sign_prob)],
-    [dict(type='Shear', prob=0.5, magnitude=0.3 * 8 / 9,
-          direction='vertical', pad_val=fill,
-          random_negative_prob=random_sign_prob),
-     dict(type='Translate', prob=0.7, magnitude=150 / 331 * 9 / 9,
-          direction='vertical', pad_val=fill,
-          random_negative_prob=random_sign_prob)],
+    [
+        dict(type='Invert', prob=0.1),
+        dict(
+            type='Contrast',
+            prob=0.2,
+            magnitude=0.9 * 6 / 9,
+            random_negative_prob=random_sign_prob)
+    ],
+    [
+        dict(
+            type='Rotate',
+            prob=0.7,
+            angle=-30 * 2 / 9,
+            pad_val=fill,
+            random_negative_prob=0.0),
+        dict(
+            type='Translate',
+            prob=0.3,
+            magnitude=150 / 331 * 9 / 9,
+            direction='horizontal',
+            pad_val=fill,
+            random_negative_prob=random_sign_prob)
+    ],
+    [
+        dict(
+            type='Sharpness',
+            prob=0.8,
+            magnitude=0.9 * 1 / 9,
+            random_negative_prob=random_sign_prob),
+        dict(
+            type='Sharpness',
+            prob=0.9,
+            magnitude=0.9 * 3 / 9,
+            random_negative_prob=random_sign_prob)
+    ],
+    [
+        dict(
+            type='Shear',
+            prob=0.5,
+            magnitude=0.3 * 8 / 9,
+            direction='vertical',
+            pad_val=fill,
+            random_negative_prob=random_sign_prob),
+        dict(
+            type='Translate',
+            prob=0.7,
+            magnitude=150 / 331 * 9 / 9,
+            direction='vertical',
+            pad_val=fill,
+            random_negative_prob=random_sign_prob)
+    ],
     [dict(type='AutoContrast', prob=0.5),
      dict(type='Equalize', prob=0.9)],
-    [dict(type='Shear', prob=0.2, magnitude=0.3 * 7 / 9,
-          direction='vertical', pad_val=fill,
-          random_negative_prob=random_sign_prob),
-     dict(type='Posterize', prob=0.3, bits=5)],
-    [dict(type='ColorTransform', prob=0.4, magnitude=0.9 * 3 / 9,
-          random_negative_prob=random_sign_prob),
-     dict(type='Brightness', prob=0.6, magnitude=0.9 * 7 / 9,
-          random_negative_prob=random_sign_prob)],
-    [dict(type='Sharpness', prob=0.3, magnitude=0.9 * 9 / 9,
-          random_negative_prob=random_sign_prob),
-     dict(type='Brightness', prob=0.7, magnitude=0.9 * 9 / 9,
-          random_negative_prob=random_sign_prob)],
+    [
+        dict(
+            type='Shear',
+            prob=0.2,
+            magnitude=0.3 * 7 / 9,
+            direction='vertical',
+            pad_val=fill,
+            random_negative_prob=random_sign_prob),
+        dict(type='Posterize', prob=0.3, bits=5)
+    ],
+    [
+        dict(
+            type='ColorTransform',
+            prob=0.4,
+            magnitude=0.9 * 3 / 9,
+            random_negative_prob=random_sign_prob),
+        dict(
+            type='Brightness',
+            prob=0.6,
+            magnitude=0.9 * 7 / 9,
+            random_negative_prob=random_sign_prob)
+    ],
+    [
+        dict(
+            type='Sharpness',
+            prob=0.3,
+            magnitude=0.9 * 9 / 9,
+            random_negative_prob=random_sign_prob),
+        dict(
+            type='Brightness',
+            prob=0.7,
+            magnitude=0.9 * 9 / 9,
+            random_negative_prob=random_sign_prob)
+    ],
     [dict(type='Equalize', prob=0.6),
      dict(type='Equalize', prob=0.5)],
-    [dict(type='Contrast', prob=0.6, magnitude=0.9 * 7 / 9,
-          random_negative_prob=random_sign_prob),
-     dict(type='Sharpness', prob=0.6, magnitude=0.9 * 5 / 9,
-          random_negative_prob=random_sign_prob)],
-    [dict(type='ColorTransform', prob=0.7, magnitude=0.9 * 7 / 9,
-          random_negative_prob=random_sign_prob),
-     dict(type='Translate', prob=0.5, magnitude=150 / 331 * 8 / 9,
-          direction='horizontal', pad_val=fill,
-          random_negative_prob=random_sign_prob)],
+    [
+        dict(
+            type='Contrast',
+            prob=0.6,
+            magnitude=0.9 * 7 / 9,
+            random_negative_prob=random_sign_prob),
+        dict(
+            type='Sharpness',
+            prob=0.6,
+            magnitude=0.9 * 5 / 9,
+            random_negative_prob=random_sign_prob)
+    ],
+    [
+        dict(
+            type='ColorTransform',
+            prob=0.7,
+            magnitude=0.9 * 7 / 9,
+            random_negative_prob=random_sign_prob),
+        dict(
+            type='Translate',
+            prob=0.5,
+            magnitude=150 / 331 * 8 / 9,
+            direction='horizontal',
+            pad_val=fill,
+            random_negative_prob=random_sign_prob)
+    ],
     [dict(type='Equalize', prob=0.3),
      dict(type='AutoContrast', prob=0.4)],
-    [dict(type='Translate', prob=0.4, magnitude=150 / 331 * 3 / 9,
-          direction='vertical', pad_val=fill,
-          random_negative_prob=random_sign_prob),
-     dict(type='Sharpness', prob=0.2, magnitude=0.9 * 6 / 9,
-          random_negative_prob=random_sign_prob)],
-    [dict(type='Brightness', prob=0.9, magnitude=0.9 * 6 / 9,
-          random_negative_prob=random_sign_prob),
-     dict(type='ColorTransform', prob=0.2, magnitude=0.9 * 8 / 9,
-          random_negative_prob=random_sign_prob)],
-    [dict(type='Solarize', prob=0.5, thr=256 - 256 * 2 / 9),
-     dict(type='Invert', prob=0.0)],
+    [
+        dict(
+            type='Translate',
+            prob=0.4,
+            magnitude=150 / 331 * 3 / 9,
+            direction='vertical',
+            pad_val=fill,
+            random_negative_prob=random_sign_prob),
+        dict(
+            type='Sharpness',
+            prob=0.2,
+            magnitude=0.9 * 6 / 9,
+            random_negative_prob=random_sign_prob)
+    ],
+    [
+        dict(
+            type='Brightness',
+            prob=0.9,
+            magnitude=0.9 * 6 / 9,
+            random_negative_prob=random_sign_prob),
+        dict(
+            type='ColorTransform',
+            prob=0.2,
+            magnitude=0.9 * 8 / 9,
+            random_negative_prob=random_sign_prob)
+    ],
+    [
+        dict(type='Solarize', prob=0.5, thr=256 - 256 * 2 / 9),
+        dict(type='Invert', prob=0.0)
+    ],
     [dict(type='Equalize', prob=0.2),
      dict(type='AutoContrast', prob=0.6)],
     [dict(type='Equalize', prob=0.2),
      dict(type='Equalize', prob=0.6)],
-    [dict(type='ColorTransform', prob=0.9, magnitude=0.9 * 9 / 9,
-          random_negative_prob=random_sign_prob),
-     dict(type='Equalize', prob=0.6)],
-    [dict(type='AutoContrast', prob=0.8),
-     dict(type='Solarize', prob=0.2, thr=256 - 256 * 8 / 9)],
-    [dict(type='Brightness', prob=0.1, magnitude=0.9 * 3 / 9,
-          random_negative_prob=random_sign_prob),
-     dict(type='ColorTransform', prob=0.7, magnitude=0.9 * 0 / 9,
-          random_negative_prob=random_sign_prob)],
-    [dict(type='Solarize', prob=0.4, thr=256 - 256 * 5 / 9),
-     dict(type='AutoContrast', prob=0.9)],
-    [dict(type='Translate', prob=0.9, magnitude=150 / 331 * 9 / 9,
-          direction='vertical', pad_val=fill,
-          random_negative_prob=random_sign_prob),
-     dict(type='Translate', prob=0.7, magnitude=150 / 331 * 9 / 9,
-          direction='vertical', pad_val=fill,
-          random_negative_prob=random_sign_prob)],
-    [dict(type='AutoContrast', prob=0.9),
-     dict(type='Solarize', prob=0.8, thr=256 - 256 * 3 / 9)],
+    [
+        dict(
+            type='ColorTransform',
+            prob=0.9,
+            magnitude=0.9 * 9 / 9,
+            random_negative_prob=random_sign_prob),
+        dict(type='Equalize', prob=0.6)
+    ],
+    [
+        dict(type='AutoContrast', prob=0.8),
+        dict(type='Solarize', prob=0.2, thr=256 - 256 * 8 / 9)
+    ],
+    [
+        dict(
+            type='Brightness',
+            prob=0.1,
+            magnitude=0.9 * 3 / 9,
+            random_negative_prob=random_sign_prob),
+        dict(
+            type='ColorTransform',
+            prob=0.7,
+            magnitude=0.9 * 0 / 9,
+            random_negative_prob=random_sign_prob)
+    ],
+    [
+        dict(type='Solarize', prob=0.4, thr=256 - 256 * 5 / 9),
+        dict(type='AutoContrast', prob=0.9)
+    ],
+    [
+        dict(
+            type='Translate',
+            prob=0.9,
+            magnitude=150 / 331 * 9 / 9,
+            direction='vertical',
+            pad_val=fill,
+            random_negative_prob=random_sign_prob),
+        dict(
+            type='Translate',
+            prob=0.7,
+            magnitude=150 / 331 * 9 / 9,
+            direction='vertical',
+            pad_val=fill,
+            random_negative_prob=random_sign_prob)
+    ],
+    [
+        dict(type='AutoContrast', prob=0.9),
+        dict(type='Solarize', prob=0.8, thr=256 - 256 * 3 / 9)
+    ],
     [dict(type='Equalize', prob=0.8),
      dict(type='Invert', prob=0.1)],
-    [dict(type='Translate', prob=0.7, magnitude=150 / 331 * 9 / 9,
-          direction='vertical', pad_val=fill,
-          random_negative_prob=random_sign_prob),
-     dict(type='AutoContrast', prob=0.9)],
+    [
+        dict(
+            type='Translate',
+            prob=0.7,
+            magnitude=150 / 331 * 9 / 9,
+            direction='vertical',
+            pad_val=fill,
+            random_negative_prob=random_sign_prob),
+        dict(type='AutoContrast', prob=0.9)
+    ],
 ]
 
 train_pipeline = [
     dict(type='RandomCrop', crop_size=32, padding=4),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='AutoAugment', policies=cifar10_policies,
-         hparams=dict(pad_val=fill)),
+    dict(
+        type='AutoAugment',
+        policies=cifar10_policies,
+        hparams=dict(pad_val=fill)),
     # One 16x16 hole, always, black: the official Cutout zeroes the [0, 1]
     # tensor before normalisation.
     dict(type='Cutout', shape=16, pad_val=0, prob=1.0),

@@ -32,11 +32,7 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 val_dataloader = dict(
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='Places_LT_val.txt'))
+        type=dataset_type, data_root=data_root, ann_file='Places_LT_val.txt'))
 test_dataloader = dict(
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='Places_LT_test.txt'))
+        type=dataset_type, data_root=data_root, ann_file='Places_LT_test.txt'))

@@ -31,18 +31,36 @@ optim_wrapper = dict(
     clip_grad=dict(max_norm=5.0))
 
 param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=warmup_epochs, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=switch_epoch - warmup_epochs,
-         eta_min=1e-5, by_epoch=True, begin=warmup_epochs, end=switch_epoch,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - switch_epoch,
-         eta_min=0.0, by_epoch=True, begin=switch_epoch, end=max_epochs),
+    dict(
+        type='LinearLR',
+        start_factor=1e-3,
+        by_epoch=True,
+        begin=0,
+        end=warmup_epochs,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=switch_epoch - warmup_epochs,
+        eta_min=1e-5,
+        by_epoch=True,
+        begin=warmup_epochs,
+        end=switch_epoch,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - switch_epoch,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=switch_epoch,
+        end=max_epochs),
 ]
 
 custom_hooks = [
-    dict(type='SHIKEStageSwitchHook', switch_epoch=switch_epoch,
-         stage2_lr=base_lr / 2, decay_frozen=False),
+    dict(
+        type='SHIKEStageSwitchHook',
+        switch_epoch=switch_epoch,
+        stage2_lr=base_lr / 2,
+        decay_frozen=False),
 ]
 
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)

@@ -13,25 +13,47 @@ optim_wrapper = dict(
     type='AmpOptimWrapper',
     loss_scale='dynamic',
     optimizer=dict(
-        type='SGD', lr=0.15, momentum=0.9, weight_decay=5e-4,
-        nesterov=False))
+        type='SGD', lr=0.15, momentum=0.9, weight_decay=5e-4, nesterov=False))
 
 param_scheduler = [
     # stage 1: 0.025 .. 0.15 over epochs 0..5, cosine to 0 at epoch 180
-    dict(type='LinearLR', start_factor=1 / 6, end_factor=1.0, by_epoch=True,
-         begin=0, end=6),
-    dict(type='CosineAnnealingLR', T_max=175, eta_min=0.0, by_epoch=True,
-         begin=5, end=switch_epoch),
+    dict(
+        type='LinearLR',
+        start_factor=1 / 6,
+        end_factor=1.0,
+        by_epoch=True,
+        begin=0,
+        end=6),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=175,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=5,
+        end=switch_epoch),
     # stage 2: 0.0375 .. 0.1 over epochs 180..185, cosine to 0 at 200
-    dict(type='LinearLR', start_factor=0.375, end_factor=1.0, by_epoch=True,
-         begin=switch_epoch, end=switch_epoch + 6),
-    dict(type='CosineAnnealingLR', T_max=15, eta_min=0.0, by_epoch=True,
-         begin=switch_epoch + 5, end=max_epochs),
+    dict(
+        type='LinearLR',
+        start_factor=0.375,
+        end_factor=1.0,
+        by_epoch=True,
+        begin=switch_epoch,
+        end=switch_epoch + 6),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=15,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=switch_epoch + 5,
+        end=max_epochs),
 ]
 
 custom_hooks = [
-    dict(type='SHIKEStageSwitchHook', switch_epoch=switch_epoch,
-         stage2_lr=0.0375, decay_frozen=False),
+    dict(
+        type='SHIKEStageSwitchHook',
+        switch_epoch=switch_epoch,
+        stage2_lr=0.0375,
+        decay_frozen=False),
 ]
 
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)

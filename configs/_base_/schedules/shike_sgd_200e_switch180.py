@@ -27,20 +27,43 @@ optim_wrapper = dict(
 
 param_scheduler = [
     # stage 1: base_lr / 6 .. base_lr over epochs 0..5, cosine to 0 at 180
-    dict(type='LinearLR', start_factor=1 / 6, end_factor=1.0, by_epoch=True,
-         begin=0, end=6),
-    dict(type='CosineAnnealingLR', T_max=175, eta_min=0.0, by_epoch=True,
-         begin=5, end=switch_epoch),
+    dict(
+        type='LinearLR',
+        start_factor=1 / 6,
+        end_factor=1.0,
+        by_epoch=True,
+        begin=0,
+        end=6),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=175,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=5,
+        end=switch_epoch),
     # stage 2: stage2_lr .. (2/3) base_lr over 180..185, cosine to 0 at 200
-    dict(type='LinearLR', start_factor=0.375, end_factor=1.0, by_epoch=True,
-         begin=switch_epoch, end=switch_epoch + 6),
-    dict(type='CosineAnnealingLR', T_max=15, eta_min=0.0, by_epoch=True,
-         begin=switch_epoch + 5, end=max_epochs),
+    dict(
+        type='LinearLR',
+        start_factor=0.375,
+        end_factor=1.0,
+        by_epoch=True,
+        begin=switch_epoch,
+        end=switch_epoch + 6),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=15,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=switch_epoch + 5,
+        end=max_epochs),
 ]
 
 custom_hooks = [
-    dict(type='SHIKEStageSwitchHook', switch_epoch=switch_epoch,
-         stage2_lr=base_lr / 4, decay_frozen=False),
+    dict(
+        type='SHIKEStageSwitchHook',
+        switch_epoch=switch_epoch,
+        stage2_lr=base_lr / 4,
+        decay_frozen=False),
 ]
 
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)

@@ -21,17 +21,35 @@ optim_wrapper = dict(
         nesterov=False))
 
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=switch_epoch - 1, eta_min=0.0,
-         by_epoch=True, begin=1, end=switch_epoch),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - switch_epoch,
-         eta_min=0.0, by_epoch=True, begin=switch_epoch, end=max_epochs),
+    dict(
+        type='LinearLR',
+        start_factor=0.1,
+        by_epoch=True,
+        begin=0,
+        end=1,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=switch_epoch - 1,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=1,
+        end=switch_epoch),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - switch_epoch,
+        eta_min=0.0,
+        by_epoch=True,
+        begin=switch_epoch,
+        end=max_epochs),
 ]
 
 custom_hooks = [
-    dict(type='SHIKEStageSwitchHook', switch_epoch=switch_epoch,
-         stage2_lr=base_lr / 2, decay_frozen=False),
+    dict(
+        type='SHIKEStageSwitchHook',
+        switch_epoch=switch_epoch,
+        stage2_lr=base_lr / 2,
+        decay_frozen=False),
 ]
 
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)

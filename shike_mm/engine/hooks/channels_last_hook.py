@@ -11,8 +11,7 @@ def _channels_last_inputs(module: nn.Module, args, output):
     channels-last format."""
     inputs = output.get('inputs') if isinstance(output, dict) else None
     if isinstance(inputs, torch.Tensor) and inputs.dim() == 4:
-        output['inputs'] = inputs.contiguous(
-            memory_format=torch.channels_last)
+        output['inputs'] = inputs.contiguous(memory_format=torch.channels_last)
     return output
 
 

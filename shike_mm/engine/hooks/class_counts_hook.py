@@ -54,11 +54,10 @@ class ClassCountsHook(Hook):
         source = f'the training dataset {describe_dataset(dataset)}'
         counts = get_train_class_counts(dataset)
         if self._loaded_counts is not None and self._loaded_counts != counts:
-            message = (
-                f'The loaded checkpoint was trained on '
-                f'{len(self._loaded_counts)} classes with '
-                f'{sum(self._loaded_counts)} images, but {source} has '
-                f'{len(counts)} classes with {sum(counts)} images')
+            message = (f'The loaded checkpoint was trained on '
+                       f'{len(self._loaded_counts)} classes with '
+                       f'{sum(self._loaded_counts)} images, but {source} has '
+                       f'{len(counts)} classes with {sum(counts)} images')
             if runner.iter > 0:
                 raise ValueError(
                     f'{message}: a resumed run must train on the same data. '
@@ -91,8 +90,8 @@ class ClassCountsHook(Hook):
         if not metrics or (self._loaded_counts is None and explicit):
             return
         counts, source = trained_class_counts(
-            self._loaded_counts,
-            (runner.cfg.get('train_dataloader') or {}).get('dataset'))
+            self._loaded_counts, (runner.cfg.get('train_dataloader')
+                                  or {}).get('dataset'))
         self._give_to_metrics(runner.test_loop, 'test', counts, source)
 
     @staticmethod

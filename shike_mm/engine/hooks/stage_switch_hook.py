@@ -8,7 +8,6 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
-
 from mmpretrain.registry import HOOKS
 
 #: Checkpoint ``meta`` key of the switch epoch the run was trained with.
@@ -185,7 +184,9 @@ class SHIKEStageSwitchHook(Hook):
             'are the re-trained classifiers only; optimizer state reset, '
             f'lr={self.stage2_lr}')
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         if not self.decay_frozen or not self._frozen:
             return
@@ -199,7 +200,9 @@ class SHIKEStageSwitchHook(Hook):
                 f'SHIKE training ended in stage 1 at epoch {runner.epoch}, '
                 f'before switch_epoch={self.switch_epoch}: the classifiers '
                 'were never re-trained, so this is not a two-stage SHIKE '
-                'model', logger='current', level=logging.WARNING)
+                'model',
+                logger='current',
+                level=logging.WARNING)
 
     def _enter_stage2(self, model) -> None:
         model.head.set_stage(2)

@@ -82,10 +82,10 @@ def _finite_or_none(confidences, correct):
     return confidences, correct
 
 
-def reliability_bins(confidences: np.ndarray,
-                     correct: np.ndarray,
-                     num_bins: int = 15
-                     ) -> List[Tuple[int, float, float, float]]:
+def reliability_bins(
+        confidences: np.ndarray,
+        correct: np.ndarray,
+        num_bins: int = 15) -> List[Tuple[int, float, float, float]]:
     """The non-empty equal-width confidence bins of a reliability diagram.
 
     Bin ``b`` holds confidences in ``(b / B, (b + 1) / B]`` (the first bin
@@ -105,8 +105,8 @@ def reliability_bins(confidences: np.ndarray,
     correct = np.asarray(correct, dtype=np.float64)
     bins = np.clip(
         np.ceil(confidences * num_bins).astype(np.int64) - 1, 0, num_bins - 1)
-    return [(int(b), float((bins == b).mean()),
-             float(correct[bins == b].mean()),
+    return [(int(b), float(
+        (bins == b).mean()), float(correct[bins == b].mean()),
              float(confidences[bins == b].mean())) for b in np.unique(bins)]
 
 
@@ -217,8 +217,9 @@ def brier_score(true_scores: np.ndarray, sum_squares: np.ndarray) -> float:
     Returns:
         float: The Brier score; NaN if an input is not finite.
     """
-    per_sample = (np.asarray(sum_squares, dtype=np.float64) -
-                  2 * np.asarray(true_scores, dtype=np.float64) + 1)
+    per_sample = (
+        np.asarray(sum_squares, dtype=np.float64) -
+        2 * np.asarray(true_scores, dtype=np.float64) + 1)
     if not np.isfinite(per_sample).all():
         return float('nan')
     return float(per_sample.mean())

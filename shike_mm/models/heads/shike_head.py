@@ -92,24 +92,23 @@ class SHIKEHead(ClsHead):
     checkpoint's keys.
     """
 
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 num_experts: int = 3,
-                 scale: float = 30.0,
-                 ce_loss: dict = dict(type='CrossEntropyLoss',
-                                      loss_weight=1.0),
-                 dkt_loss: Optional[dict] = dict(
-                     type='DKTLoss', loss_weight=10.0),
-                 mkd_loss: Optional[dict] = dict(
-                     type='MutualKDLoss', loss_weight=1.0),
-                 bal_loss: Optional[dict] = dict(
-                     type='BalancedSoftmaxLoss', loss_weight=1.0),
-                 topk: Union[int, Tuple[int]] = (1, ),
-                 cal_acc: bool = False,
-                 expert_weights: Optional[Sequence[float]] = None,
-                 post_processors: Optional[List[dict]] = None,
-                 init_cfg: Optional[dict] = None):
+    def __init__(
+            self,
+            num_classes: int,
+            in_channels: int,
+            num_experts: int = 3,
+            scale: float = 30.0,
+            ce_loss: dict = dict(type='CrossEntropyLoss', loss_weight=1.0),
+            dkt_loss: Optional[dict] = dict(type='DKTLoss', loss_weight=10.0),
+            mkd_loss: Optional[dict] = dict(
+                type='MutualKDLoss', loss_weight=1.0),
+            bal_loss: Optional[dict] = dict(
+                type='BalancedSoftmaxLoss', loss_weight=1.0),
+            topk: Union[int, Tuple[int]] = (1, ),
+            cal_acc: bool = False,
+            expert_weights: Optional[Sequence[float]] = None,
+            post_processors: Optional[List[dict]] = None,
+            init_cfg: Optional[dict] = None):
         super().__init__(
             loss=ce_loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
         self.num_classes = num_classes
@@ -251,8 +250,8 @@ class SHIKEHead(ClsHead):
         Returns:
             dict[str, Tensor]: The loss terms (and accuracies).
         """
-        return self._get_loss(self.expert_logits(feats), data_samples,
-                              **kwargs)
+        return self._get_loss(
+            self.expert_logits(feats), data_samples, **kwargs)
 
     def predict(
         self,
@@ -308,9 +307,10 @@ class SHIKEHead(ClsHead):
         if self.cal_acc:
             accuracies = Accuracy.calculate(
                 logits.mean(dim=0), target, topk=self.topk)
-            losses.update(
-                {f'accuracy_top-{k}': a
-                 for k, a in zip(self.topk, accuracies)})
+            losses.update({
+                f'accuracy_top-{k}': a
+                for k, a in zip(self.topk, accuracies)
+            })
         return losses
 
     def _warn_without_stage_switch(self) -> None:
@@ -328,11 +328,11 @@ class SHIKEHead(ClsHead):
             logger='current',
             level=logging.WARNING)
 
-    def _get_predictions(self, logits: torch.Tensor,
-                         data_samples: Optional[List[Optional[DataSample]]]
-                         ) -> List[DataSample]:
-        pred_scores = F.softmax(
-            self.post_processors(self.fuse(logits)), dim=1)
+    def _get_predictions(
+        self, logits: torch.Tensor,
+        data_samples: Optional[List[Optional[DataSample]]]
+    ) -> List[DataSample]:
+        pred_scores = F.softmax(self.post_processors(self.fuse(logits)), dim=1)
         pred_labels = pred_scores.argmax(dim=1, keepdim=True).detach()
         expert_scores = F.softmax(logits, dim=-1).transpose(0, 1)
 

@@ -31,8 +31,9 @@ class _PairwiseKLSum(torch.autograd.Function):
             num_experts = log_prob.size(0)
             total = log_prob.new_zeros(())
             for expert_log_prob in log_prob:
-                total += (expert_log_prob.exp() *
-                          (num_experts * expert_log_prob - log_prob_sum)).sum()
+                total += (
+                    expert_log_prob.exp() *
+                    (num_experts * expert_log_prob - log_prob_sum)).sum()
         ctx.save_for_backward(log_prob)
         ctx.detach_teacher = detach_teacher
         return total

@@ -10,10 +10,8 @@ from mmcv.cnn import build_norm_layer
 from mmengine.logging import print_log
 from mmengine.model import BaseModule, ModuleList
 from mmengine.runner.checkpoint import CheckpointLoader
-from mmpretrain.models.backbones.resnet import (BasicBlock, Bottleneck,
-                                                ResLayer)
-from mmpretrain.models.backbones.resnext import \
-    Bottleneck as ResNeXtBottleneck
+from mmpretrain.models.backbones.resnet import BasicBlock, Bottleneck, ResLayer
+from mmpretrain.models.backbones.resnext import Bottleneck as ResNeXtBottleneck
 from mmpretrain.registry import MODELS
 
 from ..utils import KAIMING_FAN_IN
@@ -215,8 +213,7 @@ class DKFNeck(BaseModule):
             ]
         self.shallow_sources = tuple(shallow_sources)
         if len(self.shallow_sources) != num_experts or not all(
-                0 <= s < len(self.in_channels)
-                for s in self.shallow_sources):
+                0 <= s < len(self.in_channels) for s in self.shallow_sources):
             raise ValueError(
                 f'shallow_sources must give one index in '
                 f'[0, {len(self.in_channels)}) per expert ({num_experts}), '
@@ -269,8 +266,7 @@ class DKFNeck(BaseModule):
             f'{checkpoint} into each of the {self.num_experts} experts',
             logger='current')
 
-    def forward(self,
-                inputs: Tuple[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
+    def forward(self, inputs: Tuple[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
         """Fuse and pool; see the class docstring for shapes."""
         if len(inputs) != len(self.in_channels):
             raise ValueError(

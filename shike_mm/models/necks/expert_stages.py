@@ -35,8 +35,7 @@ def per_block_rates(rate: Union[float, Sequence[float]],
         return [float(rate)] * depth
     rates = [float(r) for r in rate]
     if len(rates) != depth:
-        raise ValueError(
-            f'Expected {depth} drop-path rates, got {len(rates)}')
+        raise ValueError(f'Expected {depth} drop-path rates, got {len(rates)}')
     return rates
 
 
@@ -45,8 +44,8 @@ def map_to_tokens(x: torch.Tensor) -> torch.Tensor:
     return x.flatten(2).transpose(1, 2)
 
 
-def tokens_to_map(tokens: torch.Tensor, hw_shape: Sequence[int]
-                  ) -> torch.Tensor:
+def tokens_to_map(tokens: torch.Tensor,
+                  hw_shape: Sequence[int]) -> torch.Tensor:
     """``[B, H * W, C]`` -> ``[B, C, H, W]``."""
     batch_size, _, channels = tokens.shape
     return tokens.transpose(1, 2).reshape(batch_size, channels, *hw_shape)

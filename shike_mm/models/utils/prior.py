@@ -65,8 +65,8 @@ def load_prior(prior: Union[str, Sequence[float]], name: str) -> torch.Tensor:
     return check_prior(prior, name)
 
 
-def log_prior_from_counts(counts: Union[Sequence[int], torch.Tensor]
-                          ) -> torch.Tensor:
+def log_prior_from_counts(
+        counts: Union[Sequence[int], torch.Tensor]) -> torch.Tensor:
     """``log(n_c / sum(n))`` of per-class training counts, float64 ``[C]``.
 
     Args:
@@ -82,8 +82,7 @@ def log_prior_from_counts(counts: Union[Sequence[int], torch.Tensor]
     return counts.log() - counts.sum().log()
 
 
-def source_log_prior(trained_on: str,
-                     log_train_prior: Optional[torch.Tensor],
+def source_log_prior(trained_on: str, log_train_prior: Optional[torch.Tensor],
                      num_classes: int) -> torch.Tensor:
     """The log prior a model's scores assume: the training prior, or
     uniform (zeros; a constant does not change a softmax).
@@ -152,8 +151,7 @@ def estimate_prior_em(logits: torch.Tensor,
         raise ValueError(f'EM needs tol > 0 and max_iter >= 1, got tol={tol}, '
                          f'max_iter={max_iter}')
     if logits.dim() != 2 or not len(logits):
-        raise ValueError(
-            f'EM needs [N, C] logits, got {tuple(logits.shape)}')
+        raise ValueError(f'EM needs [N, C] logits, got {tuple(logits.shape)}')
     logits = logits.detach().to(torch.float64).cpu()
     log_pi = log_source_prior.to(torch.float64).cpu()
     # Posteriors under pi, as logits; q starts at pi.

@@ -5,9 +5,9 @@ from unittest import mock
 import numpy as np
 import pytest
 from mmengine.dataset import DefaultSampler
+from mmpretrain.registry import DATA_SAMPLERS
 
 import shike_mm  # noqa: F401  (registers the sampler)
-from mmpretrain.registry import DATA_SAMPLERS
 from shike_mm.datasets import ClassAwareSampler
 
 DIST_INFO = 'shike_mm.datasets.samplers.class_aware_sampler.get_dist_info'

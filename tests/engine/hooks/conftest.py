@@ -9,8 +9,8 @@ from mmengine.runner import Runner
 
 from shike_mm.testing import bypass_cifar_md5
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
+REPO_ROOT = osp.dirname(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 SHIKE_CIFAR_CONFIG = osp.join(REPO_ROOT, 'configs', 'shike',
                               'shike_r32_cifar100-lt-if100.py')
 

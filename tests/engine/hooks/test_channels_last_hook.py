@@ -11,9 +11,9 @@ from mmengine.config import Config, ConfigDict
 from mmengine.model import MMDistributedDataParallel
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
-
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+
 from shike_mm.engine.hooks import ChannelsLastHook
 from shike_mm.testing import bypass_cifar_md5
 from shike_mm.utils import find_config
@@ -41,8 +41,7 @@ def _train(cfg, channels_last):
     return runner.model, seen
 
 
-def test_a_run_starts_from_the_same_weights_in_channels_last(
-        tiny_shike_cfg):
+def test_a_run_starts_from_the_same_weights_in_channels_last(tiny_shike_cfg):
     """The weights are converted after the Runner initialised them; with
     lr=0 they stay the initial weights."""
     cfg = tiny_shike_cfg(max_epochs=1)
@@ -153,8 +152,7 @@ def test_under_ddp_the_gradients_are_exact(process_group):
     leaves the wrapped weights' format alone and converts the inputs."""
     model = _cifar_model()
     reference = copy.deepcopy(model)
-    ddp = MMDistributedDataParallel(
-        module=model, find_unused_parameters=True)
+    ddp = MMDistributedDataParallel(module=model, find_unused_parameters=True)
     runner = SimpleNamespace(model=ddp, logger=mock.Mock())
     ChannelsLastHook().before_train(runner)
     assert 'weights unchanged' in runner.logger.info.call_args[0][0]

@@ -18,8 +18,9 @@ def two_expert_checkpoint(tiny_shike_cfg, tmp_path):
     return path
 
 
-def test_load_from_in_training_warns_with_the_keys(
-        tiny_shike_cfg, run_in_process, read_log, two_expert_checkpoint):
+def test_load_from_in_training_warns_with_the_keys(tiny_shike_cfg,
+                                                   run_in_process, read_log,
+                                                   two_expert_checkpoint):
     cfg = tiny_shike_cfg(max_epochs=2, switch_epoch=1)
     cfg.load_from = two_expert_checkpoint
     run_in_process(cfg)
@@ -42,8 +43,9 @@ def test_resuming_it_stops_the_run(tiny_shike_cfg, run_in_process,
         str(error.value)
 
 
-def test_strict_testing_stops_before_any_prediction(
-        tiny_shike_cfg, run_in_process, two_expert_checkpoint):
+def test_strict_testing_stops_before_any_prediction(tiny_shike_cfg,
+                                                    run_in_process,
+                                                    two_expert_checkpoint):
     cfg = tiny_shike_cfg()
     cfg.load_from = two_expert_checkpoint
     cfg.default_hooks.checkpoint_match = dict(

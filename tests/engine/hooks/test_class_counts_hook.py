@@ -31,8 +31,7 @@ def test_overridden_training_split_reaches_head_metric_and_checkpoint(
     runner = run_in_process(cfg)
     assert runner.model.head.class_counts.tolist() == expected
     assert _long_tail_metric(runner).train_class_counts == expected
-    meta = load_local_checkpoint(osp.join(cfg.work_dir,
-                                          'epoch_2.pth'))['meta']
+    meta = load_local_checkpoint(osp.join(cfg.work_dir, 'epoch_2.pth'))['meta']
     assert meta['train_class_counts'] == expected
 
 
@@ -85,8 +84,7 @@ def test_resume_on_other_training_counts_fails(tiny_shike_cfg, fake_cifar,
     with pytest.raises(ValueError) as error:
         run_in_process(resumed)
     assert ('The loaded checkpoint was trained on 100 classes with 100 '
-            'images, but the training dataset CIFAR100LT') in str(
-                error.value)
+            'images, but the training dataset CIFAR100LT') in str(error.value)
     assert 'a resumed run must train on the same data' in str(error.value)
 
 

@@ -11,9 +11,9 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
+from shike_mm.apis.analysis import find_scalars_json
 from shike_mm.testing import bypass_cifar_md5
 from shike_mm.utils import find_config, load_local_checkpoint
-from shike_mm.apis.analysis import find_scalars_json
 
 STAGE1_KEYS = {'loss_ce', 'loss_dkt', 'loss_mkd'}
 
@@ -25,9 +25,7 @@ def _state(work_dir, epoch):
 
 def _train_records(work_dir):
     with open(find_scalars_json(str(work_dir))) as f:
-        return [
-            record for record in map(json.loads, f) if 'loss' in record
-        ]
+        return [record for record in map(json.loads, f) if 'loss' in record]
 
 
 def _train_losses_by_epoch(work_dir):
@@ -55,21 +53,22 @@ def test_real_config_switches_to_stage2(tmp_path, short_shike_cifar_config,
     end_of_stage1, end = _state(work_dir, 2), _state(work_dir, 4)
     trained = {
         k
-        for k in end
-        if end[k].is_floating_point() and 'running' not in k
+        for k in end if end[k].is_floating_point() and 'running' not in k
     }
     changed = _changed(end_of_stage1, end, lambda k: k in trained)
     assert changed and all(
         k.startswith('head.retrain_classifiers.') for k in changed)
-    assert {k for k in end if k.startswith('head.retrain_classifiers.')
-            } == changed
+    assert {k
+            for k in end
+            if k.startswith('head.retrain_classifiers.')} == changed
     assert not _changed(end_of_stage1, end,
                         lambda k: k.startswith('head.classifiers.'))
     # BN keeps train mode in stage 2: running statistics still move.
     running = _changed(end_of_stage1, end, lambda k: 'running_mean' in k)
     assert any(k.startswith('backbone.') for k in running)
     assert any(k.startswith('neck.') for k in running)
-    assert int(end['head.stage']) == 2 and int(end_of_stage1['head.stage']) == 1
+    assert int(end['head.stage']) == 2 and int(
+        end_of_stage1['head.stage']) == 1
 
     # Stage 1 trained the stage-1 classifiers and not the stage-2 ones.
     start = _state(work_dir, 1)
@@ -83,28 +82,35 @@ def test_real_config_switches_to_stage2(tmp_path, short_shike_cifar_config,
     assert losses[3] == {'loss_bal'} and losses[4] == {'loss_bal'}
     # The smoothed total restarts at the switch: in stage 2 it is loss_bal.
     stage2 = [r for r in _train_records(work_dir) if r['epoch'] > 2]
-    assert stage2 and all(
-        r['loss'] == pytest.approx(r['loss_bal']) for r in stage2)
+    assert stage2 and all(r['loss'] == pytest.approx(r['loss_bal'])
+                          for r in stage2)
 
 
 def test_resume_after_switch_matches_uninterrupted_run(
         tmp_path, short_shike_cifar_config, run_tool):
     straight = tmp_path / 'straight'
-    run_tool('train.py',
-             short_shike_cifar_config(max_epochs=4, switch_epoch=2,
-                                      augment=False), '--work-dir', straight,
-             fake_cifar=True)
+    run_tool(
+        'train.py',
+        short_shike_cifar_config(max_epochs=4, switch_epoch=2, augment=False),
+        '--work-dir',
+        straight,
+        fake_cifar=True)
 
     interrupted = tmp_path / 'interrupted'
-    run_tool('train.py',
-             short_shike_cifar_config(max_epochs=3, switch_epoch=2,
-                                      augment=False), '--work-dir',
-             interrupted, fake_cifar=True)
+    run_tool(
+        'train.py',
+        short_shike_cifar_config(max_epochs=3, switch_epoch=2, augment=False),
+        '--work-dir',
+        interrupted,
+        fake_cifar=True)
     proc = run_tool(
         'train.py',
-        short_shike_cifar_config(max_epochs=4, switch_epoch=2,
-                                 augment=False), '--work-dir', interrupted,
-        '--resume', interrupted / 'epoch_3.pth', fake_cifar=True)
+        short_shike_cifar_config(max_epochs=4, switch_epoch=2, augment=False),
+        '--work-dir',
+        interrupted,
+        '--resume',
+        interrupted / 'epoch_3.pth',
+        fake_cifar=True)
     assert 'resumed epoch: 3' in proc.stdout + proc.stderr
 
     expected, resumed = _state(straight, 4), _state(interrupted, 4)
@@ -124,15 +130,15 @@ def test_decay_frozen_reproduces_torch_1_11_weight_decay(
     run_tool('train.py', config, '--work-dir', work_dir, fake_cifar=True)
 
     before, after = _state(work_dir, 2), _state(work_dir, 3)
-    for key in ('head.classifiers.0.weight',
-                'backbone.layer1.0.conv1.weight', 'neck.aligners.0.0.bn.weight'
-                if 'neck.aligners.0.0.bn.weight' in before else
-                'backbone.bn1.weight'):
+    for key in ('head.classifiers.0.weight', 'backbone.layer1.0.conv1.weight',
+                'neck.aligners.0.0.bn.weight' if 'neck.aligners.0.0.bn.weight'
+                in before else 'backbone.bn1.weight'):
         # Only weight decay acts: every entry shrinks by the same factor.
         ratio = after[key] / before[key]
         assert torch.all(ratio < 1.0), key
         torch.testing.assert_close(
-            ratio, torch.full_like(ratio, ratio.flatten()[0].item()))
+            ratio, torch.full_like(ratio,
+                                   ratio.flatten()[0].item()))
 
 
 class LearningRateRecorder(Hook):
@@ -256,8 +262,9 @@ def test_head_without_stage2_is_refused(tiny_shike_cfg, run_in_process):
         run_in_process(cfg)
 
 
-def test_training_without_the_hook_warns_at_the_start(
-        tiny_shike_cfg, run_in_process, read_log):
+def test_training_without_the_hook_warns_at_the_start(tiny_shike_cfg,
+                                                      run_in_process,
+                                                      read_log):
     cfg = tiny_shike_cfg(max_epochs=1)
     cfg.custom_hooks = []
     run_in_process(cfg)
@@ -335,13 +342,15 @@ def test_resumed_and_loaded_checkpoints_must_agree_with_the_stage(
     model = runner.model
     trainable = {n for n, p in model.named_parameters() if p.requires_grad}
     assert trainable == {
-        n for n, _ in model.named_parameters()
+        n
+        for n, _ in model.named_parameters()
         if n.startswith('head.retrain_classifiers.')
     }
     before = load_local_checkpoint(stage2)['state_dict']
     after = _state(runner.work_dir, 3)
-    changed = _changed(before, after, lambda k: 'running' not in k and
-                       after[k].is_floating_point())
+    changed = _changed(
+        before, after,
+        lambda k: 'running' not in k and after[k].is_floating_point())
     assert changed and all(
         k.startswith('head.retrain_classifiers.') for k in changed)
 
@@ -351,7 +360,8 @@ def test_resumed_and_loaded_checkpoints_must_agree_with_the_stage(
     assert runner.model.head.current_stage == 2
     after = _state(runner.work_dir, 1)
     before = load_local_checkpoint(stage1)['state_dict']
-    changed = _changed(before, after, lambda k: 'running' not in k and
-                       after[k].is_floating_point())
+    changed = _changed(
+        before, after,
+        lambda k: 'running' not in k and after[k].is_floating_point())
     assert changed and all(
         k.startswith('head.retrain_classifiers.') for k in changed)

@@ -8,10 +8,10 @@ import pytest
 import torch
 from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
-
-import shike_mm  # noqa: F401  (registers the metric)
 from mmpretrain.registry import DATASETS, METRICS
 from mmpretrain.structures import DataSample
+
+import shike_mm  # noqa: F401  (registers the metric)
 from shike_mm.evaluation.metrics import (LongTailMetric, group_accuracy,
                                          per_class_accuracy, shot_groups)
 from shike_mm.evaluation.metrics.long_tail_metric import (
@@ -54,8 +54,8 @@ SAMPLES = [
 
 
 def _nll(samples):
-    return sum(-math.log(score[label]) for label, score in samples) / len(
-        samples)
+    return sum(-math.log(score[label])
+               for label, score in samples) / len(samples)
 
 
 def _brier(samples):
@@ -268,8 +268,9 @@ def test_explicit_counts_must_agree_with_the_run():
 
 
 def test_class_counts_and_ann_file_exclude_each_other(tmp_path):
-    with pytest.raises(ValueError, match='class_counts or ann_file, not '
-                       'both'):
+    with pytest.raises(
+            ValueError, match='class_counts or ann_file, not '
+            'both'):
         LongTailMetric(class_counts=TRAIN_COUNTS, ann_file='train.txt')
 
 
@@ -279,7 +280,8 @@ def test_missing_or_mismatched_counts():
     assert 'needs the per-class training counts' in str(error.value)
     assert 'ClassCountsHook' in str(error.value)
     with pytest.raises(
-            ValueError, match=r'3 training class counts '
+            ValueError,
+            match=r'3 training class counts '
             r'\(LongTailMetric.class_counts\) for 4 predicted classes'):
         _evaluate(LongTailMetric(class_counts=[5, 5, 5]))
 

@@ -22,8 +22,7 @@ def test_depth_sets_blocks_per_stage(depth):
 def test_stages_have_16_32_64_channels_and_halve_resolution():
     model = CIFARResNet(32, out_indices=(0, 1, 2))
     outs = model(torch.randn(2, 3, 32, 32))
-    assert [tuple(o.shape) for o in outs] == [(2, 16, 32, 32),
-                                              (2, 32, 16, 16),
+    assert [tuple(o.shape) for o in outs] == [(2, 16, 32, 32), (2, 32, 16, 16),
                                               (2, 64, 8, 8)]
 
 
@@ -38,8 +37,8 @@ def test_stem_is_conv3x3_bn_relu_without_maxpool():
     assert not hasattr(model, 'maxpool')
     x = torch.randn(2, 3, 32, 32)
     stem = torch.relu(model.norm1(conv(x)))
-    torch.testing.assert_close(model(x)[0], model.layer3(
-        model.layer2(model.layer1(stem))))
+    torch.testing.assert_close(
+        model(x)[0], model.layer3(model.layer2(model.layer1(stem))))
 
 
 def test_shortcuts_are_conv1x1_bn_only_where_the_shape_changes():
@@ -67,8 +66,7 @@ def test_shared_trunk_for_shike():
     model = CIFARResNet(32, num_stages=2, out_indices=(0, 1))
     assert not hasattr(model, 'layer3')
     outs = model(torch.randn(2, 3, 32, 32))
-    assert [tuple(o.shape) for o in outs] == [(2, 16, 32, 32),
-                                              (2, 32, 16, 16)]
+    assert [tuple(o.shape) for o in outs] == [(2, 16, 32, 32), (2, 32, 16, 16)]
 
 
 def test_rejects_unknown_depth_and_stage_count():

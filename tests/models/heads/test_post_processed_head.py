@@ -61,10 +61,10 @@ def test_predictions_are_adjusted_training_is_not():
 
 
 @pytest.mark.parametrize('head, message', [
-    (dict(type='SHIKEHead', num_classes=3, in_channels=4),
-     'SHIKEHead takes post_processors itself'),
-    (dict(type='MultiLabelLinearClsHead', num_classes=3, in_channels=4),
-     'must be an MMPretrain ClsHead'),
+    (dict(type='SHIKEHead', num_classes=3,
+          in_channels=4), 'SHIKEHead takes post_processors itself'),
+    (dict(type='MultiLabelLinearClsHead', num_classes=3,
+          in_channels=4), 'must be an MMPretrain ClsHead'),
 ])
 def test_other_heads_are_refused(head, message):
     init_default_scope('mmpretrain')

@@ -60,8 +60,7 @@ def test_expert_logits_are_stacked_scaled_cosine_logits():
     feats = _feats()
     logits = head.expert_logits(feats)
     assert logits.shape == (3, BATCH, NUM_CLASSES)
-    torch.testing.assert_close(logits, _cosine_logits(head.classifiers,
-                                                      feats))
+    torch.testing.assert_close(logits, _cosine_logits(head.classifiers, feats))
     assert logits.abs().max() <= 30.0 + 1e-4
     torch.testing.assert_close(head.pre_logits(feats), torch.stack(feats))
 
@@ -98,8 +97,8 @@ def test_stage2_uses_retrain_classifiers_and_balanced_softmax(reference):
     head.set_stage(2)
     assert head.current_stage == 2
     logits = head.expert_logits(feats)
-    torch.testing.assert_close(
-        logits, _cosine_logits(head.retrain_classifiers, feats))
+    torch.testing.assert_close(logits,
+                               _cosine_logits(head.retrain_classifiers, feats))
     assert not torch.allclose(logits, stage1_logits)
 
     head.set_class_counts(COUNTS)
@@ -171,8 +170,7 @@ def test_rejects_soft_labels_bad_stage_counts_and_expert_mismatch():
     head = _head()
     mixed = [
         DataSample().set_gt_label(0).set_gt_score(
-            torch.full((NUM_CLASSES, ), 1 / NUM_CLASSES))
-        for _ in range(BATCH)
+            torch.full((NUM_CLASSES, ), 1 / NUM_CLASSES)) for _ in range(BATCH)
     ]
     with pytest.raises(ValueError, match='hard labels'):
         head.loss(_feats(), mixed)
@@ -248,7 +246,9 @@ def test_options_keep_the_checkpoint_keys():
 
 
 def test_expert_taus_must_match_the_experts():
-    with pytest.raises(ValueError, match=r'expert_taus has 2 entries for '
-                       r'SHIKEHead\(num_experts=3\)'):
-        _head(bal_loss=dict(type='BalancedSoftmaxLoss',
-                            expert_taus=(0.0, 1.0)))
+    with pytest.raises(
+            ValueError,
+            match=r'expert_taus has 2 entries for '
+            r'SHIKEHead\(num_experts=3\)'):
+        _head(
+            bal_loss=dict(type='BalancedSoftmaxLoss', expert_taus=(0.0, 1.0)))

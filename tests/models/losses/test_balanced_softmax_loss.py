@@ -56,9 +56,8 @@ def test_class_without_samples_keeps_loss_finite(reference):
 
 def test_rejects_counts_of_wrong_length():
     with pytest.raises(ValueError, match='class_counts'):
-        BalancedSoftmaxLoss()(
-            torch.zeros(2, 4, 5), torch.zeros(4, dtype=torch.long),
-            torch.ones(4))
+        BalancedSoftmaxLoss()(torch.zeros(2, 4, 5),
+                              torch.zeros(4, dtype=torch.long), torch.ones(4))
 
 
 def _per_expert_tau_reference(z, y, counts, taus):
@@ -103,16 +102,20 @@ def test_per_expert_taus_match_reference(reference):
 def test_tau_zero_ignores_a_class_without_samples(reference):
     logits = reference.cosine_logits(2, 4, 5)
     counts = torch.tensor([10.0, 5.0, 3.0, 2.0, 0.0])
-    value = BalancedSoftmaxLoss(expert_taus=(0.0, 1.0))(
-        logits, torch.tensor([0, 1, 2, 3]), counts)
+    value = BalancedSoftmaxLoss(expert_taus=(0.0,
+                                             1.0))(logits,
+                                                   torch.tensor([0, 1, 2, 3]),
+                                                   counts)
     assert torch.isfinite(value)
 
 
 def test_expert_taus_are_checked():
     with pytest.raises(ValueError, match='non-negative'):
         BalancedSoftmaxLoss(expert_taus=(1.0, -1.0))
-    with pytest.raises(ValueError, match='expert_taus has 2 entries for 3 '
-                       'experts'):
-        BalancedSoftmaxLoss(expert_taus=(0.0, 1.0))(
-            torch.zeros(3, 4, 5), torch.zeros(4, dtype=torch.long),
-            torch.ones(5))
+    with pytest.raises(
+            ValueError, match='expert_taus has 2 entries for 3 '
+            'experts'):
+        BalancedSoftmaxLoss(expert_taus=(0.0, 1.0))(torch.zeros(3, 4, 5),
+                                                    torch.zeros(
+                                                        4, dtype=torch.long),
+                                                    torch.ones(5))

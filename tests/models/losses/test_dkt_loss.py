@@ -34,8 +34,8 @@ def test_batchmean_is_mean_times_num_classes(reference):
     logits = reference.cosine_logits(3, 4, 6)
     target = torch.tensor([1, 2, 3, 4])
     mean = DKTLoss(reduction='mean')(logits, target)
-    batchmean = DKTLoss(loss_weight=10.0 / 6, reduction='batchmean')(logits,
-                                                                     target)
+    batchmean = DKTLoss(
+        loss_weight=10.0 / 6, reduction='batchmean')(logits, target)
     torch.testing.assert_close(mean, batchmean)
 
 
@@ -49,8 +49,7 @@ def test_other_scale_masks_with_minus_scale(reference):
 def test_teacher_takes_mean_at_hardest_negative_and_zero_at_target():
     # Target 0. Non-target means [2, 7, 0] pick class 2 as the hardest
     # negative although class 1 has the largest max (20).
-    logits = torch.tensor([[[5.0, 20.0, 6.0, 0.0]], [[5.0, -16.0, 8.0,
-                                                      0.0]]])
+    logits = torch.tensor([[[5.0, 20.0, 6.0, 0.0]], [[5.0, -16.0, 8.0, 0.0]]])
     target_mask = torch.tensor([[True, False, False, False]])
     teacher = DKTLoss().teacher_logits(logits, target_mask)
     torch.testing.assert_close(teacher, torch.tensor([[0.0, 20.0, 7.0, 0.0]]))
@@ -79,9 +78,9 @@ def test_reference_variants_are_told_apart(reference, variant):
 def test_gradient_reaches_experts_through_teacher(reference):
     logits = reference.cosine_logits(3, 4, 6, seed=2)
     target = torch.tensor([0, 1, 2, 3])
-    _assert_matches(
-        lambda z: DKTLoss(detach_teacher=True)(z, target),
-        lambda z: reference.dkt(z, target, detach_teacher=True), logits)
+    _assert_matches(lambda z: DKTLoss(detach_teacher=True)(z, target),
+                    lambda z: reference.dkt(z, target, detach_teacher=True),
+                    logits)
     _, attached = _value_and_grad(lambda z: DKTLoss()(z, target), logits)
     _, detached = _value_and_grad(
         lambda z: DKTLoss(detach_teacher=True)(z, target), logits)

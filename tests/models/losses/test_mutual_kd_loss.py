@@ -50,8 +50,7 @@ def kl_div_pairs_mkd(logits, reduction='mean', detach_teacher=False):
                 warnings.filterwarnings(
                     'ignore', message="reduction: 'mean' divides")
                 total = total + F.kl_div(
-                    F.log_softmax(student, dim=1), target,
-                    reduction=reduction)
+                    F.log_softmax(student, dim=1), target, reduction=reduction)
     return total
 
 

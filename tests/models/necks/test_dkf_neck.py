@@ -9,8 +9,8 @@ from shike_mm.models.necks import DKFNeck
 
 
 def _resnet32_inputs(batch_size=2):
-    return (torch.randn(batch_size, 16, 32, 32),
-            torch.randn(batch_size, 32, 16, 16))
+    return (torch.randn(batch_size, 16, 32,
+                        32), torch.randn(batch_size, 32, 16, 16))
 
 
 def _conv_channels(aligner):
@@ -32,9 +32,10 @@ def test_returns_one_pooled_feature_per_expert():
 def test_default_sources_and_aligners_follow_the_official_code():
     neck = DKFNeck(num_experts=4)
     assert neck.shallow_sources == (0, 1, 0, 1)
-    assert [_conv_channels(a) for a in neck.aligners] == [
-        [(16, 32), (32, 64)], [(32, 64)], [(16, 32), (32, 64)], [(32, 64)]
-    ]
+    assert [_conv_channels(a) for a in neck.aligners] == [[(16, 32), (32, 64)],
+                                                          [(32, 64)],
+                                                          [(16, 32), (32, 64)],
+                                                          [(32, 64)]]
     # ReLU after every conv but the second one.
     assert [_has_relu(a) for a in neck.aligners] == [[True, False], [True],
                                                      [True, False], [True]]
@@ -87,12 +88,14 @@ def test_bottleneck_expert_stage_with_three_shallow_maps():
         num_experts=3,
         expert_stage=dict(
             block='Bottleneck', num_blocks=1, out_channels=64, stride=2))
-    assert [_conv_channels(a) for a in neck.aligners] == [
-        [(8, 16), (16, 32), (32, 64)], [(16, 32), (32, 64)], [(32, 64)]
-    ]
+    assert [_conv_channels(a) for a in neck.aligners] == [[(8, 16), (16, 32),
+                                                           (32, 64)],
+                                                          [(16, 32), (32, 64)],
+                                                          [(32, 64)]]
     assert _has_relu(neck.aligners[0]) == [True, False, True]
-    inputs = (torch.randn(2, 8, 16, 16), torch.randn(2, 16, 8, 8),
-              torch.randn(2, 32, 4, 4))
+    inputs = (torch.randn(2, 8, 16,
+                          16), torch.randn(2, 16, 8,
+                                           8), torch.randn(2, 32, 4, 4))
     assert all(tuple(f.shape) == (2, 64) for f in neck(inputs))
 
 
@@ -105,7 +108,7 @@ def test_rejects_inconsistent_configs_and_inputs():
         DKFNeck(
             expert_stage=dict(num_blocks=1, in_channels=16, out_channels=64))
     with pytest.raises(ValueError, match='Unknown block'):
-        DKFNeck(expert_stage=dict(block='Basic', num_blocks=1,
-                                  out_channels=64))
+        DKFNeck(
+            expert_stage=dict(block='Basic', num_blocks=1, out_channels=64))
     with pytest.raises(ValueError, match='2 shallow maps'):
         DKFNeck()(_resnet32_inputs()[1:])

@@ -42,8 +42,7 @@ def test_resnet50_aligners_double_channels_and_halve_resolution():
 
 
 def test_one_by_one_kernels_and_reduced_width_make_aligners_cheaper():
-    full = DKFNeck(
-        in_channels=TINY_WIDTHS, expert_stage=TINY_BOTTLENECK_STAGE)
+    full = DKFNeck(in_channels=TINY_WIDTHS, expert_stage=TINY_BOTTLENECK_STAGE)
     one_by_one = DKFNeck(
         in_channels=TINY_WIDTHS,
         expert_stage=TINY_BOTTLENECK_STAGE,
@@ -94,8 +93,7 @@ def test_identity_fusion_init_starts_each_feature_as_its_expert_map():
 
 
 def test_default_init_keeps_aligners_at_pytorch_default():
-    neck = DKFNeck(
-        in_channels=TINY_WIDTHS, expert_stage=TINY_BOTTLENECK_STAGE)
+    neck = DKFNeck(in_channels=TINY_WIDTHS, expert_stage=TINY_BOTTLENECK_STAGE)
     neck.init_weights()
     assert all(
         torch.all(aligner[-1][1].weight == 1) for aligner in neck.aligners)
@@ -115,8 +113,7 @@ def test_resnext_expert_stage_matches_resnext50_layer4():
     layer4 = ResNeXt(depth=50, groups=32, width_per_group=4).layer4
     expected = {k: v.shape for k, v in layer4.state_dict().items()}
     for stage in neck.expert_stages:
-        assert {k: v.shape
-                for k, v in stage.state_dict().items()} == expected
+        assert {k: v.shape for k, v in stage.state_dict().items()} == expected
     assert neck.expert_stages[0][0].conv2.groups == 32
 
 
@@ -128,8 +125,7 @@ def test_experts_only_mode_for_maps_of_one_resolution():
     experts_only = DKFNeck(
         in_channels=(8, ), expert_stage=stage, fuse=False).eval()
     assert experts_only.aligners is None
-    for expert, feat in zip(experts_only.expert_stages,
-                            experts_only(inputs)):
+    for expert, feat in zip(experts_only.expert_stages, experts_only(inputs)):
         torch.testing.assert_close(feat, expert(inputs[0]).mean((2, 3)))
     with pytest.raises(ValueError, match='fuse=False'):
         DKFNeck(in_channels=(8, ), expert_stage=stage)(inputs)

@@ -17,9 +17,10 @@ def _load_split(full_state, trunk, expert, expert_keys, trunk_only=()):
     trunk_state = trunk.state_dict()
     missing = set(trunk_state) - set(full_state)
     assert missing == set(trunk_only), missing
-    trunk.load_state_dict({k: full_state[k]
-                           for k in trunk_state if k not in missing},
-                          strict=False)
+    trunk.load_state_dict(
+        {k: full_state[k]
+         for k in trunk_state if k not in missing},
+        strict=False)
     expert.load_state_dict(
         {key: full_state[expert_keys(key)]
          for key in expert.state_dict()})
@@ -40,14 +41,12 @@ def _eval(*modules):
 
 def test_convnext_trunk_plus_expert_is_the_whole_convnext():
     arch = dict(depths=[1, 1, 1, 2], channels=[8, 16, 32, 64])
-    full = ConvNeXt(
-        arch=arch, out_indices=(3, ), gap_before_final_norm=False)
+    full = ConvNeXt(arch=arch, out_indices=(3, ), gap_before_final_norm=False)
     trunk = ConvNeXt(
         arch=dict(depths=[1, 1, 1], channels=[8, 16, 32]),
         out_indices=(0, 1, 2),
         gap_before_final_norm=False)
-    expert = ConvNeXtExpertStage(
-        in_channels=32, out_channels=64, depth=2)
+    expert = ConvNeXtExpertStage(in_channels=32, out_channels=64, depth=2)
     _eval(full, trunk, expert)
     _randomise(full)
 
@@ -72,8 +71,7 @@ def test_convnext_trunk_plus_expert_is_the_whole_convnext():
 
     images = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
-        torch.testing.assert_close(
-            expert(trunk(images)[-1]), full(images)[0])
+        torch.testing.assert_close(expert(trunk(images)[-1]), full(images)[0])
     assert expert(torch.randn(1, 32, 5, 5)).shape == (1, 64, 2, 2)
 
 
@@ -89,8 +87,7 @@ def test_swin_trunk_plus_expert_is_the_whole_swin():
         norm_cfg=None,
         **common)
     expert = SwinExpertStage(
-        in_channels=32, out_channels=64, depth=2, num_heads=4,
-        window_size=2)
+        in_channels=32, out_channels=64, depth=2, num_heads=4, window_size=2)
     _eval(full, trunk, expert)
     _randomise(full)
 
@@ -106,24 +103,20 @@ def test_swin_trunk_plus_expert_is_the_whole_swin():
     with torch.no_grad():
         shallow = trunk(images)
         torch.testing.assert_close(expert(shallow[-1]), full(images)[0])
-    assert [tuple(m.shape[1:]) for m in shallow] == [(8, 16, 16),
-                                                     (16, 8, 8), (32, 4, 4)]
+    assert [tuple(m.shape[1:]) for m in shallow] == [(8, 16, 16), (16, 8, 8),
+                                                     (32, 4, 4)]
 
 
 def test_vit_trunk_plus_expert_is_the_whole_vit():
     arch = dict(embed_dims=16, num_heads=2, feedforward_channels=32)
     common = dict(
-        img_size=32, patch_size=8, with_cls_token=False,
-        out_type='featmap')
+        img_size=32, patch_size=8, with_cls_token=False, out_type='featmap')
     full = VisionTransformer(
         arch=dict(arch, num_layers=4), final_norm=True, **common)
     trunk = VisionTransformer(
         arch=dict(arch, num_layers=3), final_norm=False, **common)
     expert = ViTExpertStage(
-        in_channels=16,
-        num_layers=1,
-        num_heads=2,
-        feedforward_channels=32)
+        in_channels=16, num_layers=1, num_heads=2, feedforward_channels=32)
     _eval(full, trunk, expert)
     _randomise(full)
 
@@ -135,16 +128,22 @@ def test_vit_trunk_plus_expert_is_the_whole_vit():
     _load_split(full.state_dict(), trunk, expert, full_key)
     images = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
-        torch.testing.assert_close(
-            expert(trunk(images)[-1]), full(images)[0])
+        torch.testing.assert_close(expert(trunk(images)[-1]), full(images)[0])
 
 
 @pytest.mark.parametrize('stage_cfg, fuse', [
     (dict(type='ConvNeXtExpertStage', out_channels=64, depth=1), True),
-    (dict(type='SwinExpertStage', out_channels=64, depth=1, num_heads=2,
-          window_size=2), True),
-    (dict(type='ViTExpertStage', num_layers=1, num_heads=2,
-          feedforward_channels=64), False),
+    (dict(
+        type='SwinExpertStage',
+        out_channels=64,
+        depth=1,
+        num_heads=2,
+        window_size=2), True),
+    (dict(
+        type='ViTExpertStage',
+        num_layers=1,
+        num_heads=2,
+        feedforward_channels=64), False),
 ])
 def test_dkf_neck_builds_registered_expert_stages(stage_cfg, fuse):
     in_channels = (8, 16, 32) if fuse else (32, )
@@ -157,8 +156,7 @@ def test_dkf_neck_builds_registered_expert_stages(stage_cfg, fuse):
     neck.init_weights()
     assert neck.expert_stages[0] is not neck.expert_stages[1]
     sizes = (16, 8, 4) if fuse else (4, )
-    inputs = tuple(
-        torch.randn(2, c, s, s) for c, s in zip(in_channels, sizes))
+    inputs = tuple(torch.randn(2, c, s, s) for c, s in zip(in_channels, sizes))
     feats = neck(inputs)
     assert len(feats) == 2
     assert all(f.shape == (2, neck.out_channels) for f in feats)
@@ -167,8 +165,7 @@ def test_dkf_neck_builds_registered_expert_stages(stage_cfg, fuse):
 def test_drop_path_rates_are_per_block_and_checked():
     expert = ConvNeXtExpertStage(
         in_channels=8, out_channels=16, depth=2, drop_path_rate=[0.1, 0.2])
-    assert [block.drop_path.drop_prob
-            for block in expert.blocks] == [0.1, 0.2]
+    assert [block.drop_path.drop_prob for block in expert.blocks] == [0.1, 0.2]
     with pytest.raises(ValueError, match='2 drop-path rates'):
         ViTExpertStage(
             in_channels=8,

@@ -44,8 +44,8 @@ def test_known_prior_for_a_model_trained_on_the_training_prior():
     adjust = TargetPriorAdjustment(TARGET, trained_on='train')
     adjust.set_class_counts(COUNTS)
     logits = _logits()
-    expected = _per_class(
-        logits, lambda c: math.log(TARGET[c]) - math.log(PRIOR[c]))
+    expected = _per_class(logits,
+                          lambda c: math.log(TARGET[c]) - math.log(PRIOR[c]))
     torch.testing.assert_close(adjust(logits), expected)
 
 
@@ -71,26 +71,32 @@ def test_temperature_scaling():
 
 
 def test_a_prior_that_does_not_sum_to_one_is_refused():
-    with pytest.raises(ValueError,
-                       match='TargetPriorAdjustment.target_prior must sum'):
+    with pytest.raises(
+            ValueError, match='TargetPriorAdjustment.target_prior must sum'):
         TargetPriorAdjustment([0.3, 0.3, 0.3, 0.3])
 
 
 def test_wrong_lengths_name_the_setting():
     adjust = TargetPriorAdjustment([0.5, 0.5], trained_on='balanced')
-    with pytest.raises(ValueError, match='target_prior has 2 entries for '
-                       'logits of 4 classes'):
+    with pytest.raises(
+            ValueError,
+            match='target_prior has 2 entries for '
+            'logits of 4 classes'):
         adjust(_logits())
     adjust = LogitAdjustment()
     adjust.set_class_counts([1, 2, 3])
-    with pytest.raises(ValueError, match='LogitAdjustment: 3 training class '
-                       'counts for logits of 4 classes'):
+    with pytest.raises(
+            ValueError,
+            match='LogitAdjustment: 3 training class '
+            'counts for logits of 4 classes'):
         adjust(_logits())
 
 
 def test_missing_counts_say_where_they_come_from():
-    with pytest.raises(RuntimeError, match='LogitAdjustment needs the '
-                       'training class counts') as error:
+    with pytest.raises(
+            RuntimeError,
+            match='LogitAdjustment needs the '
+            'training class counts') as error:
         LogitAdjustment()(_logits())
     assert 'trained_class_counts' in str(error.value)
 

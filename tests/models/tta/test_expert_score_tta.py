@@ -22,8 +22,9 @@ def test_merges_scores_labels_and_expert_scores():
     tta = MODELS.build(
         dict(
             type='AverageExpertScoreTTA',
-            module=dict(type='ImageClassifier', backbone=dict(
-                type='ResNet_CIFAR', depth=18))))
+            module=dict(
+                type='ImageClassifier',
+                backbone=dict(type='ResNet_CIFAR', depth=18))))
     views = [
         _view([0.6, 0.4], [[0.7, 0.3], [0.5, 0.5]]),
         _view([0.1, 0.9], [[0.2, 0.8], [0.0, 1.0]]),

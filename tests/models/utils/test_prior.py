@@ -90,7 +90,8 @@ def test_source_prior_is_uniform_for_a_balanced_model():
     log_pi = log_prior_from_counts([5, 3, 2])
     assert torch.equal(source_log_prior('train', log_pi, 3), log_pi)
     assert torch.equal(
-        source_log_prior('balanced', None, 3), torch.zeros(3).double())
+        source_log_prior('balanced', None, 3),
+        torch.zeros(3).double())
     with pytest.raises(ValueError, match='trained_on'):
         source_log_prior('uniform', log_pi, 3)
 
