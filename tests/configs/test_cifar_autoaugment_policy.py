@@ -6,39 +6,11 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import TRANSFORMS
+from official_cifar10_policy import OFFICIAL_POLICY
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATASET_CFG = osp.join(REPO_ROOT,
                        'configs/_base_/datasets/cifar100-lt_bs128_shike.py')
-
-# The official table (p1, op1, index1, p2, op2, index2), spec section 4.
-SPEC_POLICY = [
-    (0.1, 'invert', 7, 0.2, 'contrast', 6),
-    (0.7, 'rotate', 2, 0.3, 'translateX', 9),
-    (0.8, 'sharpness', 1, 0.9, 'sharpness', 3),
-    (0.5, 'shearY', 8, 0.7, 'translateY', 9),
-    (0.5, 'autocontrast', 8, 0.9, 'equalize', 2),
-    (0.2, 'shearY', 7, 0.3, 'posterize', 7),
-    (0.4, 'color', 3, 0.6, 'brightness', 7),
-    (0.3, 'sharpness', 9, 0.7, 'brightness', 9),
-    (0.6, 'equalize', 5, 0.5, 'equalize', 1),
-    (0.6, 'contrast', 7, 0.6, 'sharpness', 5),
-    (0.7, 'color', 7, 0.5, 'translateX', 8),
-    (0.3, 'equalize', 7, 0.4, 'autocontrast', 8),
-    (0.4, 'translateY', 3, 0.2, 'sharpness', 6),
-    (0.9, 'brightness', 6, 0.2, 'color', 8),
-    (0.5, 'solarize', 2, 0.0, 'invert', 3),
-    (0.2, 'equalize', 0, 0.6, 'autocontrast', 0),
-    (0.2, 'equalize', 8, 0.6, 'equalize', 4),
-    (0.9, 'color', 9, 0.6, 'equalize', 6),
-    (0.8, 'autocontrast', 4, 0.2, 'solarize', 8),
-    (0.1, 'brightness', 3, 0.7, 'color', 0),
-    (0.4, 'solarize', 5, 0.9, 'autocontrast', 3),
-    (0.9, 'translateY', 9, 0.7, 'translateY', 9),
-    (0.9, 'autocontrast', 2, 0.8, 'solarize', 3),
-    (0.8, 'equalize', 8, 0.1, 'invert', 3),
-    (0.7, 'translateY', 9, 0.9, 'autocontrast', 1),
-]
 
 
 def expected_transform(prob, op, index):
@@ -123,7 +95,7 @@ def _assert_same(actual, expected):
 def test_policy_has_the_25_official_sub_policies():
     policies = _policies().policies
     assert len(policies) == 25
-    for actual, (p1, op1, i1, p2, op2, i2) in zip(policies, SPEC_POLICY):
+    for actual, (p1, op1, i1, p2, op2, i2) in zip(policies, OFFICIAL_POLICY):
         assert len(actual) == 2
         _assert_same(dict(actual[0]), expected_transform(p1, op1, i1))
         _assert_same(dict(actual[1]), expected_transform(p2, op2, i2))
