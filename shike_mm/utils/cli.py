@@ -114,8 +114,17 @@ def load_config(name: str, cfg_options: Optional[dict] = None) -> Config:
     """
     package, separator, path = name.partition('::')
     if separator and not name.startswith(PACKAGE_PREFIX):
-        package_dir = osp.dirname(importlib.import_module(package).__file__)
-        cfg = Config.fromfile(osp.join(package_dir, '.mim', 'configs', path))
+        try:
+            module = importlib.import_module(package)
+        except ImportError as error:
+            raise ValueError(f'{name}: package {package!r} is not '
+                             f'installed ({error})') from error
+        config_file = osp.join(
+            osp.dirname(module.__file__), '.mim', 'configs', path)
+        if not osp.isfile(config_file):
+            raise ValueError(f'{name}: {package} ships no config {path} '
+                             f'(looked for {config_file})')
+        cfg = Config.fromfile(config_file)
     else:
         cfg = Config.fromfile(find_config(name))
     if cfg_options:

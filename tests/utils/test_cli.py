@@ -59,6 +59,17 @@ def test_load_config_of_another_package():
     assert cfg.model.backbone.depth == 50
 
 
+@pytest.mark.parametrize('name, message', [
+    ('no_such_package::a/b.py', "package 'no_such_package' is not installed"),
+    ('mmpretrain::resnet/no_such_config.py',
+     'mmpretrain ships no config resnet/no_such_config.py'),
+])
+def test_load_config_of_a_missing_package_or_config_is_a_tool_error(
+        name, message):
+    with pytest.raises(ValueError, match=message):
+        load_config(name)
+
+
 def test_work_dir_from_the_option_the_config_or_its_name():
     cfg = Config(dict(work_dir='from_config'))
     set_work_dir(cfg, 'given', 'configs/x.py')
