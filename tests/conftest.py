@@ -1,5 +1,6 @@
 """Shared fixtures: fake CIFAR pickles, tiny image folders, tool runs and
-free ports."""
+imports, free ports."""
+import importlib.util
 import os.path as osp
 import socket
 import subprocess
@@ -84,6 +85,22 @@ def run_tool():
     interpreter and fails the test, with its output, on a non-zero exit.
     ``fake_cifar=True`` turns off the CIFAR md5 checks in that process."""
     return _run_tool
+
+
+def _load_tool(script):
+    path = osp.join(REPO_ROOT, 'tools', script)
+    name = 'tool_' + osp.splitext(osp.basename(script))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='session')
+def load_tool():
+    """``load_tool(script)`` imports ``tools/<script>`` as a fresh module
+    in this process, to call its functions (``main``, ``parse_args``)."""
+    return _load_tool
 
 
 SHIKE_CIFAR_CONFIG = osp.join(REPO_ROOT, 'configs', 'shike',

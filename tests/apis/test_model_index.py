@@ -72,16 +72,14 @@ def test_get_model_builds_each_model(name):
 
 
 @pytest.fixture(scope='module')
-def converted_checkpoint(tmp_path_factory):
+def converted_checkpoint(tmp_path_factory, load_tool):
     """An official-layout SHIKE checkpoint (ResNet-32, 3 experts, 10
     classes, after the switch epoch) converted with our converter."""
     # The official layout comes from the converter's own test.
     layout = _load_script(
         osp.join(REPO_ROOT, 'tests', 'tools', 'test_shike_official_to_mm.py'),
         'official_layout')
-    converter = _load_script(
-        osp.join(REPO_ROOT, 'tools', 'model_converters',
-                 'shike_official_to_mm.py'), 'shike_official_to_mm')
+    converter = load_tool('model_converters/shike_official_to_mm.py')
     root = tmp_path_factory.mktemp('converted')
     src, dst = root / 'official.pth.tar', root / 'converted.pth'
     torch.save(dict(epoch=200, state_dict=layout.official_state_dict()), src)

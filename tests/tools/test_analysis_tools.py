@@ -1,6 +1,5 @@
 """A short digits-LT run, then the analysis tools and test-time dumps on
 its checkpoint."""
-import importlib.util
 import json
 import os.path as osp
 import pickle
@@ -20,15 +19,6 @@ METRIC_KEYS = {
     'lt/top1', 'lt/top5', 'lt/many', 'lt/medium', 'lt/few', 'lt/ece'
 }
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
-
-
-def _tool(name):
-    """Import ``tools/analysis_tools/<name>.py`` as a module."""
-    path = osp.join(REPO_ROOT, 'tools', 'analysis_tools', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'analysis_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _assert_png(path):
@@ -123,17 +113,19 @@ def test_test_tool_dumps_each_experts_scores(shike_run, tmp_path, run_tool):
     assert torch.allclose(experts.sum(dim=1), torch.ones(3), atol=1e-5)
 
 
-def test_standalone_plot_tools(shike_run, tmp_path):
+def test_standalone_plot_tools(shike_run, tmp_path, load_tool):
     curves = tmp_path / 'curves.png'
-    _tool('plot_learning_curves').main([str(shike_run), '--out', str(curves)])
+    load_tool('analysis_tools/plot_learning_curves.py').main(
+        [str(shike_run), '--out', str(curves)])
     _assert_png(curves)
     # Two runs overlaid, named after their work dirs.
     again = tmp_path / 'again'
     shutil.copytree(shike_run, again)
-    _tool('plot_learning_curves').main([str(shike_run), str(again)])
+    load_tool('analysis_tools/plot_learning_curves.py').main(
+        [str(shike_run), str(again)])
     _assert_png(shike_run / 'learning_curves.png')
 
-    result = _tool('expert_preference').main([
+    result = load_tool('analysis_tools/expert_preference.py').main([
         osp.join(REPO_ROOT, SHIKE_CONFIG),
         str(shike_run / 'epoch_2.pth'), '--out-dir',
         str(tmp_path / 'experts')
@@ -142,7 +134,7 @@ def test_standalone_plot_tools(shike_run, tmp_path):
     _assert_png(tmp_path / 'experts' / 'expert_preference.png')
 
     accuracy = tmp_path / 'accuracy.png'
-    _tool('plot_class_accuracy').main([
+    load_tool('analysis_tools/plot_class_accuracy.py').main([
         str(tmp_path / 'experts' / 'per_class.json'), '--out',
         str(accuracy), '--names', 'shike'
     ])

@@ -1,9 +1,7 @@
 """tools/analysis_tools/benchmark_train.py times the training step and the
 data pipeline of configs on generated data. Timings are never asserted."""
-import importlib.util
 import json
 import math
-import os.path as osp
 import re
 
 import pytest
@@ -12,8 +10,6 @@ from mmengine.config import Config
 
 from shike_mm.utils import find_config
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'benchmark_train.py')
 CIFAR_CONFIG = 'shike/shike_r32_cifar100-lt-if100.py'
 R50_CONFIG = 'shike/shike_r50_imagenet-lt.py'
 # Two timed steps on one thread, a few images through the pipeline.
@@ -22,11 +18,8 @@ NUMBER = r'\d+(\.\d+)?'
 
 
 @pytest.fixture(scope='module')
-def benchmark_train():
-    spec = importlib.util.spec_from_file_location('benchmark_train', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def benchmark_train(load_tool):
+    return load_tool('analysis_tools/benchmark_train.py')
 
 
 @pytest.fixture
@@ -248,11 +241,8 @@ def test_rejects_options_that_cannot_work(benchmark_train):
             benchmark_train.parse_args([CIFAR_CONFIG, '--device', 'cuda'])
 
 
-def test_mkd_benchmark_compares_both_formulas(capsys):
-    spec = importlib.util.spec_from_file_location(
-        'benchmark_mkd', TOOL.replace('benchmark_train', 'benchmark_mkd'))
-    benchmark_mkd = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark_mkd)
+def test_mkd_benchmark_compares_both_formulas(capsys, load_tool):
+    benchmark_mkd = load_tool('analysis_tools/benchmark_mkd.py')
     benchmark_mkd.main(['--sizes', '4,64,1000', '--iters', '1'])
     _, rows = _table(capsys.readouterr().out)
     assert [row[3] for row in rows] == list(benchmark_mkd.FORMULAS)

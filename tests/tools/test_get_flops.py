@@ -1,23 +1,16 @@
 """tools/analysis_tools/get_flops.py reports FLOPs and parameters per config
 and splits them into trunk, experts, aligners and head."""
-import importlib.util
-import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(REPO_ROOT, 'tools', 'analysis_tools', 'get_flops.py')
 CIFAR_CONFIG = 'shike/shike_r32_cifar100-lt-if100.py'
 R50_CONFIG = 'shike/shike_r50_imagenet-lt.py'
 
 
 @pytest.fixture(scope='module')
-def get_flops():
-    spec = importlib.util.spec_from_file_location('get_flops', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def get_flops(load_tool):
+    return load_tool('analysis_tools/get_flops.py')
 
 
 def _figures(get_flops, name, shape, **options):

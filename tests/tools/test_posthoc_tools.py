@@ -2,7 +2,6 @@
 untrained digits-LT checkpoints: their outputs, their refusals, and their
 --help from a checkout and from an installed copy. The tools run in this
 process (``main(argv)``) except where the command line itself is tested."""
-import importlib.util
 import json
 import os.path as osp
 import shutil
@@ -28,17 +27,16 @@ HELD_OUT_TRAIN_COUNTS = [99, 70, 50, 36, 26, 18, 13, 10, 6, 5]
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 
 
-def _tool(name):
-    """Import ``tools/analysis_tools/<name>.py`` as a module."""
-    path = osp.join(REPO_ROOT, 'tools', 'analysis_tools', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'posthoc_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='session')
+def run_main(load_tool):
+    """``run_main(tool, *args)`` calls ``main`` of
+    ``tools/analysis_tools/<tool>.py`` in this process."""
 
+    def run(name, *args):
+        return load_tool(f'analysis_tools/{name}.py').main(
+            [str(a) for a in args])
 
-def _run(name, *args):
-    return _tool(name).main([str(a) for a in args])
+    return run
 
 
 def _checkpoint(path, config, counts, stage=2):
@@ -72,12 +70,13 @@ def held_out_config(tmp_path_factory):
     return path
 
 
-def test_prior_shift_eval_table_json_plot_and_em_prior(shike_checkpoint,
+def test_prior_shift_eval_table_json_plot_and_em_prior(run_main,
+                                                       shike_checkpoint,
                                                        tmp_path, capsys):
     out_dir = tmp_path / 'out'
     prior_file = tmp_path / 'em_prior.json'
-    _run('prior_shift_eval', SHIKE_CONFIG, shike_checkpoint, '--out-dir',
-         out_dir, '--estimate-prior', prior_file, '--temperature', 2)
+    run_main('prior_shift_eval', SHIKE_CONFIG, shike_checkpoint, '--out-dir',
+             out_dir, '--estimate-prior', prior_file, '--temperature', 2)
     table = (out_dir / 'prior_shift.md').read_text()
     assert table in capsys.readouterr().out
     rows = [line for line in table.splitlines() if line.startswith('| ')]
@@ -103,20 +102,20 @@ def test_prior_shift_eval_table_json_plot_and_em_prior(shike_checkpoint,
 
 
 def test_prior_shift_eval_wants_one_temperature_per_checkpoint(
-        shike_checkpoint, capsys):
+        run_main, shike_checkpoint, capsys):
     with pytest.raises(SystemExit):
-        _run('prior_shift_eval', SHIKE_CONFIG, shike_checkpoint,
-             '--temperature', 1, 2)
+        run_main('prior_shift_eval', SHIKE_CONFIG, shike_checkpoint,
+                 '--temperature', 1, 2)
     assert 'one per checkpoint' in capsys.readouterr().err
 
 
-def test_calibrate_fits_on_the_held_out_part(held_out_config, tmp_path,
-                                             capsys):
+def test_calibrate_fits_on_the_held_out_part(run_main, held_out_config,
+                                             tmp_path, capsys):
     checkpoint = _checkpoint(tmp_path / 'held_out.pth', SHIKE_CONFIG,
                              HELD_OUT_TRAIN_COUNTS)
     out_dir = tmp_path / 'out'
-    report = _run('calibrate', held_out_config, checkpoint, '--out-dir',
-                  out_dir)
+    report = run_main('calibrate', held_out_config, checkpoint, '--out-dir',
+                      out_dir)
     assert report == json.loads((out_dir / 'temperature.json').read_text())
     assert report['fitted_on'].startswith('the held-out part')
     assert report['fit_split']['num_samples'] == 84
@@ -136,20 +135,21 @@ def test_calibrate_fits_on_the_held_out_part(held_out_config, tmp_path,
 
 
 def test_calibrate_refuses_the_test_split_and_seen_images(
-        held_out_config, shike_checkpoint):
+        run_main, held_out_config, shike_checkpoint):
     with pytest.raises(
             ValueError, match='no val split apart from its test split'):
-        _run('calibrate', SHIKE_CONFIG, shike_checkpoint)
+        run_main('calibrate', SHIKE_CONFIG, shike_checkpoint)
     # Trained on the whole training split: it saw the held-out images.
     with pytest.raises(ValueError, match='may have seen the held-out'):
-        _run('calibrate', held_out_config, shike_checkpoint)
+        run_main('calibrate', held_out_config, shike_checkpoint)
 
 
-def test_expert_aggregation_writes_weights(shike_checkpoint, tmp_path, capsys):
+def test_expert_aggregation_writes_weights(run_main, shike_checkpoint,
+                                           tmp_path, capsys):
     out_dir = tmp_path / 'out'
-    report = _run('expert_aggregation', SHIKE_CONFIG, shike_checkpoint,
-                  '--out-dir', out_dir, '--epochs', 1, '--test-prior',
-                  'backward50')
+    report = run_main('expert_aggregation', SHIKE_CONFIG, shike_checkpoint,
+                      '--out-dir', out_dir, '--epochs', 1, '--test-prior',
+                      'backward50')
     assert report == json.loads((out_dir / 'expert_weights.json').read_text())
     assert len(report['weights']) == 3
     assert sum(report['weights']) == pytest.approx(1.0)
@@ -158,13 +158,13 @@ def test_expert_aggregation_writes_weights(shike_checkpoint, tmp_path, capsys):
     assert 'model.head.expert_weights="[' in capsys.readouterr().out
 
 
-def test_expert_aggregation_refuses_a_single_expert(tmp_path):
+def test_expert_aggregation_refuses_a_single_expert(run_main, tmp_path):
     checkpoint = _checkpoint(
         tmp_path / 'ce.pth', BASELINE_CONFIG, COUNTS, stage=1)
     with pytest.raises(
             ValueError, match='needs a head with several '
             'experts') as error:
-        _run('expert_aggregation', BASELINE_CONFIG, checkpoint)
+        run_main('expert_aggregation', BASELINE_CONFIG, checkpoint)
     assert str(checkpoint) in str(error.value)
 
 
@@ -180,11 +180,12 @@ def test_a_missing_checkpoint_is_one_clear_line(tmp_path, run_tool):
     assert 'Traceback' not in proc.stderr
 
 
-def test_help_from_a_checkout_and_an_installed_copy(tmp_path, capsys):
+def test_help_from_a_checkout_and_an_installed_copy(run_main, tmp_path,
+                                                    capsys):
     helps = {}
     for tool in TOOLS:
         with pytest.raises(SystemExit) as done:
-            _run(tool, '--help')
+            run_main(tool, '--help')
         assert done.value.code == 0
         helps[tool] = capsys.readouterr().out
         assert 'checkpoint' in helps[tool]

@@ -2,8 +2,6 @@
 in the layout of the official SHIKE code (spec 1.1-2)."""
 import copy
 import fractions
-import importlib.util
-import os.path as osp
 
 import pytest
 import torch
@@ -14,18 +12,8 @@ from mmpretrain.registry import MODELS
 
 from shike_mm.utils import find_config, load_local_checkpoint
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = 'model_converters/shike_official_to_mm.py'
 NUM_CLASSES = 10
-
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'shike_official_to_mm', osp.join(REPO_ROOT, 'tools', TOOL))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 # ---------------------------------------------------------------------------
 # The official layout and a plain-functional forward of it (spec 1.1-2).
@@ -158,8 +146,9 @@ def _shike_model(num_experts, num_blocks=5):
 
 @pytest.mark.parametrize('num_experts,num_blocks', [(3, 5), (4, 3)])
 @pytest.mark.parametrize('stage', [1, 2])
-def test_converted_model_reproduces_official_logits(tmp_path, num_experts,
-                                                    num_blocks, stage):
+def test_converted_model_reproduces_official_logits(load_tool, tmp_path,
+                                                    num_experts, num_blocks,
+                                                    stage):
     official = official_state_dict(num_blocks, num_experts)
     src, dst = tmp_path / 'official.pth.tar', tmp_path / 'converted.pth'
     torch.save(
@@ -169,7 +158,7 @@ def test_converted_model_reproduces_official_logits(tmp_path, num_experts,
                 f'module.{k}': v
                 for k, v in official.items()
             }), src)
-    _load_tool().main([str(src), str(dst)])
+    load_tool(TOOL).main([str(src), str(dst)])
 
     model = _shike_model(num_experts, num_blocks)
     load_checkpoint(model, str(dst), strict=True)
@@ -196,14 +185,14 @@ def test_converted_model_reproduces_official_logits(tmp_path, num_experts,
     (dict(epoch=150), ['--switch-epoch', '100'], 2),
     (None, [], 1),
 ])
-def test_stage_defaults_to_2_after_the_switch_epoch(tmp_path, saved, option,
-                                                    stage):
+def test_stage_defaults_to_2_after_the_switch_epoch(load_tool, tmp_path, saved,
+                                                    option, stage):
     official = official_state_dict(num_blocks=3, num_experts=2)
     checkpoint = official if saved is None else dict(
         saved, state_dict=official)
     src, dst = tmp_path / 'official.pth', tmp_path / 'converted.pth'
     torch.save(checkpoint, src)
-    _load_tool().main([str(src), str(dst), *option])
+    load_tool(TOOL).main([str(src), str(dst), *option])
     converted = load_local_checkpoint(str(dst))
     assert converted['state_dict']['head.stage'].item() == stage
     assert converted['meta']['stage'] == stage
@@ -219,13 +208,14 @@ def test_stage_defaults_to_2_after_the_switch_epoch(tmp_path, saved, option,
     (lambda s: s.pop('shallow_exps.0.convs.StridedConv1.conv.1.bias'),
      'neck.aligners.0.1.bn.bias'),
 ])
-def test_unknown_or_missing_keys_name_the_file(tmp_path, edit, error):
+def test_unknown_or_missing_keys_name_the_file(load_tool, tmp_path, edit,
+                                               error):
     official = official_state_dict(num_blocks=3, num_experts=2)
     edit(official)
     src = tmp_path / 'broken.pth'
     torch.save(official, src)
     with pytest.raises(KeyError, match='broken.pth') as info:
-        _load_tool().main([str(src), str(tmp_path / 'out.pth')])
+        load_tool(TOOL).main([str(src), str(tmp_path / 'out.pth')])
     assert error in str(info.value)
 
 

@@ -1,6 +1,5 @@
 """tools/train.py: bf16 AMP, channels-last and torch.compile as config
 options, with the CPU fallbacks said out loud."""
-import importlib.util
 import os.path as osp
 from unittest import mock
 
@@ -10,7 +9,6 @@ from mmengine.config import Config
 
 from shike_mm.utils import find_config
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CIFAR_CONFIG = 'shike/shike_r32_cifar100-lt-if100.py'
 DIGITS_CONFIG = 'shike/shike_r32_digits-lt.py'
 SMOKE_CONFIG = 'configs/smoke/tiny-resnet_fake-images.py'
@@ -18,12 +16,8 @@ BF16 = 'optim_wrapper.dtype=bfloat16'
 
 
 @pytest.fixture(scope='module')
-def train_tool():
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', osp.join(REPO_ROOT, 'tools', 'train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def train_tool(load_tool):
+    return load_tool('train.py')
 
 
 def _merged(train_tool, *argv, gpu):
