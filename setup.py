@@ -70,9 +70,13 @@ setup(
             'onedl-mmengine>=0.10.8,<1',
             'onedl-mmcv>=2.0.0,<2.4.0',
         ],
-        # onnx and onnxruntime: the export test checks ONNX outputs.
-        'tests':
-        ['pytest>=7', 'scikit-learn', 'matplotlib', 'onnx', 'onnxruntime'],
+        # onnx and onnxruntime: the export test checks ONNX outputs. The
+        # style tools are pinned: another version formats differently, and
+        # CI runs tools/misc/check_style.sh before the tests.
+        'tests': [
+            'pytest>=7', 'scikit-learn', 'matplotlib', 'onnx', 'onnxruntime',
+            'flake8==7.5.0', 'isort==9.0.2', 'yapf==0.43.0'
+        ],
         'demo': ['scikit-learn', 'matplotlib'],
     },
     cmdclass={'build_py': BuildPyWithMimFiles},
