@@ -11,6 +11,9 @@ default_hooks = dict(
     visualization=dict(type='VisualizationHook', enable=False),
     # shike_mm: the training class counts reach the head, the metrics and
     # the checkpoints by one road; contradictions and divergence are loud.
+    # A run that would train nothing, or only stage 1 of a two-stage head,
+    # stops before training.
+    training_plan=dict(type='TrainingPlanCheckHook'),
     class_counts=dict(type='ClassCountsHook'),
     channel_order=dict(type='ChannelOrderCheckHook'),
     checkpoint_match=dict(type='CheckpointMatchHook', strict=False),

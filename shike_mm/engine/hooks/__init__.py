@@ -4,9 +4,10 @@ from .checkpoint_match_hook import CheckpointMatchHook
 from .class_counts_hook import ClassCountsHook
 from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .stage_switch_hook import SHIKEStageSwitchHook
+from .training_plan_check_hook import TrainingPlanCheckHook
 
 __all__ = [
     'ChannelOrderCheckHook', 'ChannelsLastHook', 'CheckpointMatchHook',
     'ClassCountsHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'SHIKEStageSwitchHook'
+    'SHIKEStageSwitchHook', 'TrainingPlanCheckHook'
 ]

@@ -111,7 +111,6 @@ class SHIKEStageSwitchHook(Hook):
     def before_train(self, runner) -> None:
         self._check_schedule(runner)
         head = self._model(runner).head
-        head.schedule_stage_switch(self.switch_epoch)
         epoch = runner.epoch
         if runner.iter > 0:
             self._check_resumed_stage(head, epoch)

@@ -265,19 +265,6 @@ def test_head_without_stage2_is_refused(tiny_shike_cfg, run_in_process):
         run_in_process(cfg)
 
 
-def test_training_without_the_hook_warns_at_the_start(tiny_shike_cfg,
-                                                      run_in_process,
-                                                      read_log):
-    cfg = tiny_shike_cfg(max_epochs=1)
-    cfg.custom_hooks = []
-    run_in_process(cfg)
-    log = read_log(cfg.work_dir)
-    warning = ('WARNING - SHIKEHead is training without '
-               'SHIKEStageSwitchHook: only stage 1 will train')
-    assert log.count(warning) == 1
-    assert log.index(warning) < log.index('Epoch(train) [1][1/1]')
-
-
 def test_a_single_stage_head_trains_without_the_hook_quietly(
         tiny_shike_cfg, run_in_process, read_log):
     cfg = tiny_shike_cfg(max_epochs=1)
