@@ -24,7 +24,7 @@ class ClassCountsHook(Hook):
       first epoch. The model's head receives them if it has
       ``set_class_counts`` (SHIKE's Balanced Softmax in stage 2), after a
       check that ``head.num_classes`` agrees; every metric of the
-      validation evaluator that has ``set_train_class_counts``
+      validation evaluator that has ``set_class_counts``
       (:class:`~shike_mm.evaluation.LongTailMetric`) receives them, and a
       metric with other explicit counts stops the run. Every checkpoint
       stores them in ``meta['train_class_counts']``; resuming a checkpoint
@@ -84,7 +84,7 @@ class ClassCountsHook(Hook):
     def before_test(self, runner) -> None:
         metrics = [
             metric for metric in runner.test_loop.evaluator.metrics
-            if hasattr(metric, 'set_train_class_counts')
+            if hasattr(metric, 'set_class_counts')
         ]
         explicit = all(m.train_class_counts is not None for m in metrics)
         if not metrics or (self._loaded_counts is None and explicit):
@@ -114,11 +114,11 @@ class ClassCountsHook(Hook):
                          source: str) -> None:
         classes = loop.dataloader.dataset.metainfo.get('classes')
         for metric in loop.evaluator.metrics:
-            if not hasattr(metric, 'set_train_class_counts'):
+            if not hasattr(metric, 'set_class_counts'):
                 continue
             if classes is not None and len(classes) != len(counts):
                 raise ValueError(
                     f'{split}_dataloader.dataset has {len(classes)} classes, '
                     f'but {source} has {len(counts)}; evaluate on a split of '
                     'the dataset the model was trained on')
-            metric.set_train_class_counts(counts, source)
+            metric.set_class_counts(counts, source)
