@@ -30,9 +30,11 @@ class ClassCountsHook(Hook):
       stores them in ``meta['train_class_counts']``; resuming a checkpoint
       trained on other counts stops the run (``load_from`` only warns, as
       fine-tuning on other data is legitimate).
-    - **testing**: the test metrics receive the counts stored in the
-      loaded checkpoint; for a checkpoint without them, the config's
-      training dataset is built and counted
+    - **testing**: the test metrics, and a head whose post-processors
+      need the training prior (``post_processors.needs_class_counts``:
+      ``LogitAdjustment``, ``TargetPriorAdjustment(trained_on='train')``),
+      receive the counts stored in the loaded checkpoint; for a checkpoint
+      without them, the config's training dataset is built and counted
       (:func:`~shike_mm.datasets.class_counts.trained_class_counts`).
 
     All of this happens before the first iteration, so a missing or
@@ -68,7 +70,8 @@ class ClassCountsHook(Hook):
                 logger='current',
                 level=logging.WARNING)
         self._counts = counts
-        self._give_to_head(runner, counts, source)
+        self._give_to_head(runner, counts,
+                           f'{source} (train_dataloader.dataset)')
         val_loop = runner.val_loop
         if val_loop is not None:
             self._give_to_metrics(val_loop, 'val', counts, source)
@@ -87,26 +90,37 @@ class ClassCountsHook(Hook):
             if hasattr(metric, 'set_class_counts')
         ]
         explicit = all(m.train_class_counts is not None for m in metrics)
-        if not metrics or (self._loaded_counts is None and explicit):
+        metrics_need = bool(metrics) and not (self._loaded_counts is None
+                                              and explicit)
+        post_processors = getattr(self._head(runner), 'post_processors', None)
+        head_needs = getattr(post_processors, 'needs_class_counts', False)
+        if not (metrics_need or head_needs):
             return
         counts, source = trained_class_counts(
             self._loaded_counts, (runner.cfg.get('train_dataloader')
                                   or {}).get('dataset'))
-        self._give_to_metrics(runner.test_loop, 'test', counts, source)
+        if head_needs:
+            self._give_to_head(runner, counts, source)
+        if metrics_need:
+            self._give_to_metrics(runner.test_loop, 'test', counts, source)
 
     @staticmethod
-    def _give_to_head(runner, counts: List[int], source: str) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        head = getattr(model, 'head', None)
+    def _head(runner):
+        """The model's head, inside DDP and test-time augmentation."""
+        model = runner.model
+        while is_model_wrapper(model):
+            model = model.module
+        return getattr(model, 'head', None)
+
+    def _give_to_head(self, runner, counts: List[int], source: str) -> None:
+        head = self._head(runner)
         if not hasattr(head, 'set_class_counts'):
             return
         num_classes = getattr(head, 'num_classes', len(counts))
         if num_classes != len(counts):
             raise ValueError(
-                f'model.head.num_classes={num_classes}, but {source} '
-                f'(train_dataloader.dataset) has {len(counts)} classes; '
-                'make them agree')
+                f'model.head.num_classes={num_classes}, but {source} has '
+                f'{len(counts)} classes; make them agree')
         head.set_class_counts(counts)
 
     @staticmethod

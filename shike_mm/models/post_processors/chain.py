@@ -27,6 +27,14 @@ class PostProcessorChain(nn.ModuleList):
             for p in post_processors
         ])
 
+    @property
+    def needs_class_counts(self) -> bool:
+        """Whether a post-processor's output depends on the training prior
+        (so the counts must be set before predicting)."""
+        return any(
+            getattr(post_processor, 'needs_class_counts', False)
+            for post_processor in self)
+
     def set_class_counts(self, counts: Sequence[int]) -> None:
         """Give the training counts to the post-processors that use them."""
         for post_processor in self:

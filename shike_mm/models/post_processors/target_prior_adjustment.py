@@ -49,6 +49,12 @@ class TargetPriorAdjustment(TrainPriorPostProcessor):
                        'TargetPriorAdjustment.target_prior').log(),
             persistent=False)
 
+    @property
+    def needs_class_counts(self) -> bool:
+        """Whether it removes the training prior (``trained_on='train'``).
+        """
+        return self.trained_on == 'train'
+
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
         if len(self.log_target_prior) != logits.shape[-1]:
             raise ValueError(
