@@ -156,6 +156,15 @@ def test_expert_aggregation_writes_weights(run_main, shike_checkpoint,
     assert report['num_test_images'] == 135
     assert set(report['accuracy']) == {'mean', 'learned'}
     assert 'model.head.expert_weights="[' in capsys.readouterr().out
+    # The file itself applies the weights.
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+    head = MODELS.build(
+        dict(
+            Config.fromfile(SHIKE_CONFIG).model.head,
+            expert_weights=str(out_dir / 'expert_weights.json')))
+    torch.testing.assert_close(head.expert_weights,
+                               torch.tensor(report['weights']).float())
 
 
 def test_expert_aggregation_refuses_a_single_expert(run_main, tmp_path):

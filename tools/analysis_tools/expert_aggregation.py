@@ -183,7 +183,8 @@ def main(argv=None):
     print(f'Top-1 on the {args.test_prior} test split ({len(labels)} '
           f'images): mean of experts {accuracy["mean"]:.2f}, learned '
           f'weights {accuracy["learned"]:.2f}.\n{json_file} written; apply '
-          f'with --cfg-options model.head.expert_weights="[{listed}]"')
+          f'with --cfg-options model.head.expert_weights="[{listed}]" (or '
+          f"model.head.expert_weights='{json_file}' in the config)")
     return report
 
 

@@ -13,7 +13,7 @@ from mmpretrain.structures import DataSample
 from ..losses.utils import upcast_logits
 from ..post_processors import PostProcessorChain
 from ..utils import NormedLinear
-from ..utils.prior import check_prior
+from ..utils.prior import load_prior
 
 STAGES = (1, 2)
 
@@ -61,11 +61,13 @@ class SHIKEHead(ClsHead):
             Defaults to ``(1, )``.
         cal_acc (bool): Log the training accuracy of the averaged logits.
             Defaults to False.
-        expert_weights (Sequence[float], optional): ``M`` non-negative
-            weights summing to 1 that fuse the expert logits at prediction
-            time, ``sum_m w_m z_m``, e.g. from
-            ``tools/analysis_tools/expert_aggregation.py``. Defaults to None
-            (the mean, SHIKE's prediction).
+        expert_weights (Sequence[float] | str, optional): ``M``
+            non-negative weights summing to 1 that fuse the expert logits at
+            prediction time, ``sum_m w_m z_m``, or the
+            ``expert_weights.json`` that
+            ``tools/analysis_tools/expert_aggregation.py`` writes (its
+            ``weights`` list). Defaults to None (the mean, SHIKE's
+            prediction).
         post_processors (list[dict], optional): Logit post-processors
             applied in order before the prediction's softmax (e.g.
             ``TemperatureScaling``, ``LogitAdjustment``,
@@ -128,11 +130,14 @@ class SHIKEHead(ClsHead):
                 f'SHIKEHead(num_experts={num_experts})')
         self.register_buffer(
             'expert_weights',
-            None if expert_weights is None else check_prior(
-                expert_weights, 'SHIKEHead.expert_weights',
-                num_experts).float(),
+            None if expert_weights is None else load_prior(
+                expert_weights,
+                'SHIKEHead.expert_weights',
+                num_experts,
+                key='weights').float(),
             persistent=False)
-        self.post_processors = PostProcessorChain(post_processors or [])
+        self.post_processors = PostProcessorChain(post_processors or [],
+                                                  num_classes)
 
         self.classifiers = nn.ModuleList([
             NormedLinear(in_channels, num_classes) for _ in range(num_experts)
