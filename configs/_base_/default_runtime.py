@@ -16,6 +16,7 @@ default_hooks = dict(
     training_plan=dict(type='TrainingPlanCheckHook'),
     class_counts=dict(type='ClassCountsHook'),
     channel_order=dict(type='ChannelOrderCheckHook'),
+    image_size=dict(type='ImageSizeCheckHook'),
     checkpoint_match=dict(type='CheckpointMatchHook', strict=False),
     nonfinite_loss=dict(type='NonFiniteLossHook', action='error'),
     # Speed option, off in the recipes: the model and its inputs in
