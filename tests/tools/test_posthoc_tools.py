@@ -227,3 +227,33 @@ def test_help_from_a_checkout_and_an_installed_copy(run_main, tmp_path,
         # The same description and options (usage wraps by program name).
         assert output.split('\n\n', 1)[1] == \
             helps[tool].split('\n\n', 1)[1], tool
+
+
+@pytest.mark.parametrize('tool', [
+    'prior_shift_eval', 'calibrate', 'expert_aggregation', 'long_tail_report',
+    'expert_preference'
+])
+def test_an_unusable_out_dir_is_found_before_any_work(run_main, tmp_path,
+                                                      tool):
+    """The checkpoint does not even exist: the tool stops at --out-dir
+    before it loads anything."""
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('')
+    with pytest.raises(ValueError) as error:
+        run_main(tool, SHIKE_CONFIG, tmp_path / 'missing.pth', '--out-dir',
+                 blocker / 'out')
+    assert str(error.value).startswith(
+        f'--out-dir {blocker / "out"} is not a folder this process can write '
+        'to (')
+
+
+def test_an_unusable_estimate_prior_folder_is_found_first(run_main, tmp_path):
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('')
+    with pytest.raises(ValueError) as error:
+        run_main('prior_shift_eval', SHIKE_CONFIG, tmp_path / 'missing.pth',
+                 '--out-dir', tmp_path / 'out', '--estimate-prior',
+                 blocker / 'prior.json')
+    assert str(error.value).startswith(
+        f'--estimate-prior {blocker} is not a folder this process can write '
+        'to (')

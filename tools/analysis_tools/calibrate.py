@@ -24,7 +24,6 @@ Apply the temperature with the post-processor the tool prints, first in
 import argparse
 import copy
 import json
-import os
 import os.path as osp
 import sys
 
@@ -41,7 +40,7 @@ from shike_mm.apis import (calibration_metrics, collect_outputs,
                            plot_reliability_diagram, split_dataloader)
 from shike_mm.datasets import get_train_class_counts
 from shike_mm.utils.cli import (add_cfg_options, add_device, load_config,
-                                run_tool, set_cpu_threads)
+                                run_tool, set_cpu_threads, writable_folder)
 
 SPLITS = ('auto', 'held-out', 'val')
 HELD_OUT_TYPES = ('HeldOutSplit', 'mmpretrain.HeldOutSplit')
@@ -135,8 +134,9 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     set_cpu_threads(cfg)
-    out_dir = args.out_dir or osp.join(
-        osp.dirname(osp.abspath(args.checkpoint)), 'calibration')
+    out_dir = writable_folder(
+        args.out_dir
+        or osp.join(osp.dirname(osp.abspath(args.checkpoint)), 'calibration'))
     fit_cfg, fit_description = fitting_split(cfg, args.config, args.split)
     loaded = load_model(cfg, args.checkpoint, args.device)
     check_never_trained_on(loaded, fit_cfg, args.checkpoint)
@@ -165,7 +165,6 @@ def main(argv=None):
         test_split=dict(
             num_samples=len(test.labels),
             **before_after(test.logits, test_labels)))
-    os.makedirs(out_dir, exist_ok=True)
     json_file = osp.join(out_dir, 'temperature.json')
     with open(json_file, 'w') as f:
         json.dump(report, f, indent=1)

@@ -16,7 +16,6 @@ prints how to apply the weights (``model.head.expert_weights``)::
 import argparse
 import copy
 import json
-import os
 import os.path as osp
 import sys
 
@@ -36,7 +35,7 @@ from shike_mm.apis import (collect_outputs, is_multi_expert,
 from shike_mm.datasets.prior_shift_dataset import (TEST_PRIORS,
                                                    class_order_from_counts)
 from shike_mm.utils.cli import (add_cfg_options, add_device, load_config,
-                                run_tool, set_cpu_threads)
+                                run_tool, set_cpu_threads, writable_folder)
 
 
 def parse_args(argv=None):
@@ -106,8 +105,9 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     set_cpu_threads(cfg)
-    out_dir = args.out_dir or osp.join(
-        osp.dirname(osp.abspath(args.checkpoint)), 'expert_aggregation')
+    out_dir = writable_folder(
+        args.out_dir or osp.join(
+            osp.dirname(osp.abspath(args.checkpoint)), 'expert_aggregation'))
     loaded = load_model(cfg, args.checkpoint, args.device)
     head = loaded.head
     if not is_multi_expert(head):
@@ -168,7 +168,6 @@ def main(argv=None):
             seed=args.seed),
         config=args.config,
         checkpoint=args.checkpoint)
-    os.makedirs(out_dir, exist_ok=True)
     json_file = osp.join(out_dir, 'expert_weights.json')
     with open(json_file, 'w') as f:
         json.dump(report, f, indent=1)
