@@ -257,3 +257,55 @@ def test_an_unusable_estimate_prior_folder_is_found_first(run_main, tmp_path):
     assert str(error.value).startswith(
         f'--estimate-prior {blocker} is not a folder this process can write '
         'to (')
+
+
+SMOKE_CONFIG = osp.join(REPO_ROOT, 'configs', 'smoke',
+                        'tiny-resnet_fake-images.py')
+
+
+@pytest.fixture
+def smoke_checkpoint(tmp_path):
+    return _checkpoint(
+        tmp_path / 'smoke.pth', SMOKE_CONFIG, [24, 12, 6, 3], stage=1)
+
+
+def _split_options(root, val_root, test_root, test_split='val.txt'):
+    return [
+        '--cfg-options', f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={val_root}',
+        f'test_dataloader.dataset.data_root={test_root}',
+        f'test_dataloader.dataset.ann_file={test_split}'
+    ]
+
+
+def test_calibrate_refuses_the_test_split_spelled_differently(
+        run_main, smoke_checkpoint, tiny_image_folder, tmp_path):
+    """val_dataloader and test_dataloader name the same split file by
+    two spellings of its folder: the same images."""
+    root = tiny_image_folder
+    with pytest.raises(ValueError) as error:
+        run_main(
+            'calibrate', SMOKE_CONFIG, smoke_checkpoint, '--out-dir',
+            tmp_path / 'out',
+            *_split_options(root, root, f'{root}/./../{osp.basename(root)}'))
+    assert str(error.value) == (
+        f'{SMOKE_CONFIG}: val_dataloader.dataset (CustomDataset (ann_file='
+        f"'{root}/val.txt')) and test_dataloader.dataset (CustomDataset "
+        f"(ann_file='{root}/./../{osp.basename(root)}/val.txt')) hold the "
+        'same 16 images, so fitting on the val split would tune the '
+        'temperature on the test data. Give a val split of other images, or '
+        "train with the training split wrapped in HeldOutSplit(part='train') "
+        '(docs/test_distributions.md)')
+
+
+def test_calibrate_fits_on_a_val_split_of_other_images(run_main,
+                                                       smoke_checkpoint,
+                                                       tiny_image_folder,
+                                                       tmp_path):
+    root = tiny_image_folder
+    report = run_main('calibrate', SMOKE_CONFIG, smoke_checkpoint, '--out-dir',
+                      tmp_path / 'out',
+                      *_split_options(root, root, root, 'train.txt'))
+    assert report['fitted_on'] == 'the val split (val_dataloader.dataset)'
+    assert report['fit_split']['num_samples'] == 16
+    assert report['test_split']['num_samples'] == 45
