@@ -309,3 +309,25 @@ def test_calibrate_fits_on_a_val_split_of_other_images(run_main,
     assert report['fitted_on'] == 'the val split (val_dataloader.dataset)'
     assert report['fit_split']['num_samples'] == 16
     assert report['test_split']['num_samples'] == 45
+
+
+def test_expert_aggregation_refuses_a_pipeline_without_randomness(
+        run_main, shike_checkpoint, tmp_path):
+    """Without the RandomCrop the two views are the same image: the tool
+    would report a view agreement of 1.00000 and learn nothing."""
+    config = tmp_path / 'digits_no_augmentation.py'
+    config.write_text(
+        f'_base_ = [{SHIKE_CONFIG!r}]\n'
+        "train_dataloader = dict(dataset=dict(pipeline=[dict(type="
+        "'PackInputs')]))\n")
+    with pytest.raises(ValueError) as error:
+        run_main('expert_aggregation', config, shike_checkpoint, '--out-dir',
+                 tmp_path / 'out')
+    assert str(error.value) == (
+        f'{config}: the training pipeline (PackInputs) gave identical '
+        'views of each of the first 64 test images, so the two views would '
+        'always agree and the expert weights learn nothing. The views need a '
+        'random transform in train_dataloader.dataset.pipeline (e.g. '
+        'RandomResizedCrop, RandomCrop with padding, RandomFlip or '
+        'RandAugment)')
+    assert not (tmp_path / 'out' / 'expert_weights.json').exists()
