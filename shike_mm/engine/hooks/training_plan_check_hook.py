@@ -41,13 +41,13 @@ class TrainingPlanCheckHook(Hook):
             raise ValueError(f'train_dataloader gives no iteration per '
                              f'epoch: {dataset} gives no sample')
         try:
-            samples = len(dataloader.sampler)
-        except TypeError:
-            samples = 'fewer'
+            samples = f'{len(dataloader.sampler)} samples per process, fewer'
+        except TypeError:  # a sampler without a length
+            samples = 'fewer samples per process'
         raise ValueError(
             f'train_dataloader gives no iteration per epoch: {dataset} has '
-            f'{samples} samples per process, fewer than batch_size='
-            f'{dataloader.batch_size}, and drop_last=True drops the '
+            f'{samples} than batch_size={dataloader.batch_size}, and '
+            'drop_last=True drops the '
             'incomplete batch, so every epoch would train nothing. Lower '
             'train_dataloader.batch_size, or set '
             'train_dataloader.drop_last=False')
