@@ -81,7 +81,7 @@ def merge_args(cfg, args):
         cfg.load_from = args.resume
 
     if args.auto_scale_lr:
-        cfg.auto_scale_lr.enable = True
+        cfg.auto_scale_lr = dict(cfg.get('auto_scale_lr') or {}, enable=True)
 
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(field, None) is None:
@@ -102,9 +102,25 @@ def merge_args(cfg, args):
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     # After --cfg-options, which may ask for AMP or compilation too.
+    check_auto_scale_lr(cfg, args.config)
     amp_without_gpu(cfg)
     compile_without_compiler(cfg)
     return cfg
+
+
+def check_auto_scale_lr(cfg, config):
+    """Refuse to scale the LR without the batch it was set for."""
+    auto_scale_lr = cfg.get('auto_scale_lr') or {}
+    if auto_scale_lr.get(
+            'enable') and not auto_scale_lr.get('base_batch_size'):
+        raise ValueError(
+            'auto_scale_lr is enabled (--auto-scale-lr), but '
+            f'{config} sets no auto_scale_lr.base_batch_size, the total '
+            'batch its learning rates are set for, so there is nothing to '
+            'scale from. Add auto_scale_lr = '
+            'dict(base_batch_size=N) to the config (or --cfg-options '
+            'auto_scale_lr.base_batch_size=N), or train without '
+            '--auto-scale-lr')
 
 
 def amp_without_gpu(cfg):

@@ -11,8 +11,12 @@ default_hooks = dict(
     visualization=dict(type='VisualizationHook', enable=False),
     # shike_mm: the training class counts reach the head, the metrics and
     # the checkpoints by one road; contradictions and divergence are loud.
+    # A run that would train nothing, or only stage 1 of a two-stage head,
+    # stops before training.
+    training_plan=dict(type='TrainingPlanCheckHook'),
     class_counts=dict(type='ClassCountsHook'),
     channel_order=dict(type='ChannelOrderCheckHook'),
+    image_size=dict(type='ImageSizeCheckHook'),
     checkpoint_match=dict(type='CheckpointMatchHook', strict=False),
     nonfinite_loss=dict(type='NonFiniteLossHook', action='error'),
     # Speed option, off in the recipes: the model and its inputs in

@@ -34,8 +34,9 @@ optim_wrapper = dict(
 # Epoch-wise LR, chained as in the CIFAR schedule:
 #   stage 1, e = 0..23:  0.05 * (e + 1) / 3 for e < 2,
 #                        then 0.025 * (1 + cos(pi * (e - 2) / 22));
-#   stage 2, k = e - 24: 0.0125 at k = 0 (set by SHIKEStageSwitchHook with
-#                        a fresh optimizer state), 0.025 at k = 1,
+#   stage 2, k = e - 24: 0.0125 at k = 0 (0.25 x lr, set by
+#                        SHIKEStageSwitchHook with a fresh optimizer
+#                        state), 0.025 at k = 1,
 #                        then 0.0125 * (1 + cos(pi * (k - 1) / 5)).
 param_scheduler = [
     dict(
@@ -72,7 +73,7 @@ custom_hooks = [
     dict(
         type='SHIKEStageSwitchHook',
         switch_epoch=switch_epoch,
-        stage2_lr=0.0125,
+        stage2_lr_factor=0.25,
         decay_frozen=False),
 ]
 

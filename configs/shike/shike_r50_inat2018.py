@@ -20,14 +20,8 @@ base_lr = 0.2
 
 model = dict(head=dict(num_classes=8142))
 
+# Stage 2 restarts at base_lr / 4, the schedule's stage2_lr_factor.
 optim_wrapper = dict(optimizer=dict(lr=base_lr, weight_decay=2e-4))
-custom_hooks = [
-    dict(
-        type='SHIKEStageSwitchHook',
-        switch_epoch=180,
-        stage2_lr=base_lr / 4,
-        decay_frozen=False),
-]
 auto_scale_lr = dict(base_batch_size=512)
 
 default_hooks = dict(

@@ -138,7 +138,7 @@ def evaluate_checkpoint(
 
     model = get_model(cfg, device=device)
     loaded = load_checkpoint_checked(model, checkpoint, strict=True)
-    metric.set_train_class_counts(*trained_class_counts(
+    metric.set_class_counts(*trained_class_counts(
         loaded.get('meta', {}).get(COUNTS_META_KEY),
         cfg.get('train_dataloader', {}).get('dataset')))
     dataloader = Runner.build_dataloader(cfg.test_dataloader)

@@ -10,6 +10,9 @@ from mmengine.logging import print_log
 
 from .class_counts import empty_classes_message
 
+#: Line numbers the duplicated-entries WARNING lists before "and N more".
+SHOWN_LINES = 5
+
 
 class SplitFileError(ValueError):
     """A split file that cannot be used as it is.
@@ -92,11 +95,13 @@ def _warn_duplicates(path: str, entries: List[SplitEntry]) -> None:
         return
     extra = sum(len(lines) - 1 for lines in repeated.values())
     first, lines = next(iter(repeated.items()))
+    shown = ', '.join(map(str, lines[:SHOWN_LINES]))
+    if len(lines) > SHOWN_LINES:
+        shown += f' and {len(lines) - SHOWN_LINES} more'
     print_log(
         f'{path}: {extra} duplicated entries ({len(repeated)} paths listed '
-        f'more than once, e.g. {first!r} on lines '
-        f'{", ".join(map(str, lines))}); each is used as often as it is '
-        'listed',
+        f'more than once, e.g. {first!r} on lines {shown}); each is used as '
+        'often as it is listed',
         logger='current',
         level=logging.WARNING)
 

@@ -6,6 +6,7 @@ import importlib
 import os
 import os.path as osp
 import sys
+import tempfile
 from contextlib import contextmanager
 from typing import Callable, Iterator, Optional
 
@@ -141,6 +142,31 @@ def set_work_dir(cfg: Config, work_dir: Optional[str], config: str) -> None:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(config))[0])
+
+
+def writable_folder(path: str, option: str = '--out-dir') -> str:
+    """Create an output folder and check that a file can be written in it,
+    so that a tool finds an unusable one before its work, not after.
+
+    Args:
+        path (str): The folder.
+        option (str): The option that named it, for the message.
+
+    Returns:
+        str: ``path``.
+
+    Raises:
+        ValueError: If the folder cannot be created or written to.
+    """
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise ValueError(f'{option} {path} is not a folder this process can '
+                         f'write to ({type(error).__name__}: '
+                         f'{error.strerror or error})') from error
+    return path
 
 
 def set_cpu_threads(cfg: Config) -> None:

@@ -1,8 +1,10 @@
 """A sane number of torch threads for runs without a GPU."""
+import logging
 import os
 from typing import Optional
 
 import torch
+from mmengine.logging import print_log
 
 #: The standard variable that chooses the thread count instead.
 THREADS_ENV = 'OMP_NUM_THREADS'
@@ -28,7 +30,10 @@ def configure_cpu_threads(pinned: Optional[int] = None) -> Optional[str]:
     for data loading and other work. A config can pin the count
     (``cpu_threads``), since the floating-point reduction order, and so a
     CPU run's exact numbers, depend on it; an explicit ``OMP_NUM_THREADS``
-    overrides both. Runs with a GPU are left alone.
+    overrides both. An ``OMP_NUM_THREADS`` that is not a positive integer
+    (``abc``, ``0``, ``1.5``), which OpenMP ignores, is ignored here too,
+    with a WARNING, and the run chooses as without it. Runs with a GPU are
+    left alone.
 
     Args:
         pinned (int, optional): The config's ``cpu_threads``. Defaults to
@@ -40,22 +45,34 @@ def configure_cpu_threads(pinned: Optional[int] = None) -> Optional[str]:
     """
     if torch.cuda.is_available():
         return None
-    if os.environ.get(THREADS_ENV):
-        return (f'CPU-only run: torch uses {torch.get_num_threads()} '
-                f'threads ({THREADS_ENV}={os.environ[THREADS_ENV]})')
+    ignored = ''
+    value = os.environ.get(THREADS_ENV)
+    if value:
+        if value.strip().isdigit() and int(value) > 0:
+            return (f'CPU-only run: torch uses {torch.get_num_threads()} '
+                    f'threads ({THREADS_ENV}={value})')
+        ignored = (f'{THREADS_ENV}={value!r} is not a positive integer, so '
+                   'it is ignored; ')
+        print_log(
+            f'{ignored}torch would otherwise use all '
+            f'{torch.get_num_threads()} threads. Set {THREADS_ENV} to a '
+            'positive integer, or unset it',
+            logger='current',
+            level=logging.WARNING)
     if pinned is not None:
         if isinstance(pinned,
                       bool) or not isinstance(pinned, int) or pinned < 1:
             raise ValueError(
                 f'cpu_threads must be a positive integer, got {pinned!r}')
         torch.set_num_threads(pinned)
-        return (f'CPU-only run: torch uses {pinned} thread(s) per process, '
-                f'as the config pins (cpu_threads); {THREADS_ENV} '
+        return (f'CPU-only run: {ignored}torch uses {pinned} thread(s) per '
+                f'process, as the config pins (cpu_threads); {THREADS_ENV} '
                 'overrides it')
     cores = available_cores()
     processes = max(1, int(os.environ.get('LOCAL_WORLD_SIZE', 1)))
     threads = max(1, cores // processes - 1)
     torch.set_num_threads(threads)
-    return (f'CPU-only run: torch uses {threads} thread(s) per process '
-            f'({cores} cores, {processes} process(es), one core left for '
-            f'data loading and other work); set {THREADS_ENV} to choose')
+    return (f'CPU-only run: {ignored}torch uses {threads} thread(s) per '
+            f'process ({cores} cores, {processes} process(es), one core '
+            f'left for data loading and other work); set {THREADS_ENV} to '
+            'choose')

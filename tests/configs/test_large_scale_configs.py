@@ -47,7 +47,8 @@ def test_recipe_as_documented(name):
     assert cfg.train_cfg.max_epochs == epochs
     (hook, ) = cfg.custom_hooks
     assert hook.type == 'SHIKEStageSwitchHook'
-    assert (hook.switch_epoch, hook.stage2_lr) == (switch, stage2_lr)
+    assert hook.switch_epoch == switch
+    assert hook.stage2_lr_factor * lr == pytest.approx(stage2_lr)
     assert cfg.find_unused_parameters is True
     checkpoint = cfg.default_hooks.checkpoint
     assert checkpoint.save_best == 'lt/top1' and checkpoint.max_keep_ckpts == 1

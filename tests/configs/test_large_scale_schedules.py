@@ -2,9 +2,10 @@
 
 The schedules are replayed as MMEngine's runner drives them, without a
 model: the runner builds each scheduler (per iteration when
-``convert_to_iter_based``), SHIKEStageSwitchHook sets ``stage2_lr`` before
-the switch epoch, ParamSchedulerHook steps iteration-based schedulers after
-every iteration and epoch-based ones after every epoch. The replay of the
+``convert_to_iter_based``), SHIKEStageSwitchHook sets
+``stage2_lr_factor`` times the optimizer's lr before the switch epoch,
+ParamSchedulerHook steps iteration-based schedulers after every iteration
+and epoch-based ones after every epoch. The replay of the
 official CIFAR schedule must give the official values, which the hook's
 own tests check on a real run.
 """
@@ -37,7 +38,8 @@ def replay_lr(schedule_cfg: Config, epoch_length: int):
     lrs = []
     for epoch in range(schedule_cfg.train_cfg.max_epochs):
         if epoch == switch_hook.switch_epoch:
-            optimizer.param_groups[0]['lr'] = switch_hook.stage2_lr
+            group = optimizer.param_groups[0]
+            group['lr'] = switch_hook.stage2_lr_factor * group['initial_lr']
         epoch_lrs = []
         for _ in range(epoch_length):
             epoch_lrs.append(optimizer.param_groups[0]['lr'])

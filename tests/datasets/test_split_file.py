@@ -146,6 +146,20 @@ def test_duplicated_lines_warn_with_the_count(tmp_path):
         "'a.jpg' on lines 1, 3, 5); each is used as often as it is listed")
 
 
+def test_the_duplicated_entries_warning_stays_one_short_line(tmp_path):
+    """A 100,000-line split listing one image 50,000 times."""
+    split = str(tmp_path / 'train.txt')
+    _write_lines(
+        split, ['a.jpg 0' if i % 2 else f'{i}.jpg 1' for i in range(100_000)])
+    with mock.patch('shike_mm.datasets.split_file.print_log') as print_log:
+        read_split_file(split, num_classes=2)
+    (call, ) = print_log.call_args_list
+    assert call.args[0] == (
+        f"{split}: 49999 duplicated entries (1 paths listed more than once, "
+        "e.g. 'a.jpg' on lines 2, 4, 6, 8, 10 and 49995 more); each is used "
+        'as often as it is listed')
+
+
 def test_unique_lines_do_not_warn(tmp_path):
     split = str(tmp_path / 'train.txt')
     _write_lines(split, ['a.jpg 0', 'b.jpg 1'])

@@ -17,8 +17,7 @@ NUM_CLASSES = 10
 
 def _small_cifar_model():
     """The CIFAR SHIKE model with 10 classes and ResNet-20 depth (one block
-    fewer per stage), as the Runner builds it, with its stage switch
-    scheduled as SHIKEStageSwitchHook does."""
+    fewer per stage), as the Runner builds it."""
     init_default_scope('mmpretrain')
     cfg = Config.fromfile(find_config('shike/shike_r32_cifar100-lt-if100.py'))
     model_cfg = ConfigDict(
@@ -30,7 +29,6 @@ def _small_cifar_model():
     torch.manual_seed(0)
     model = MODELS.build(model_cfg)
     model.init_weights()
-    model.head.schedule_stage_switch(1)
     return model.train()
 
 

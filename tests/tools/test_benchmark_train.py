@@ -95,7 +95,7 @@ def test_cifar_config_prints_every_column(benchmark_train, run_tool, tmp_path):
     for column in header[7:]:
         assert re.fullmatch(NUMBER, cells[column]), column
     assert 'peak memory: peak RSS' in proc.stdout
-    # The config has its stage-switch hook: no warning that it lacks one.
+    # A stage-1 step of the head logs no warning.
     assert 'WARNING' not in proc.stdout + proc.stderr
 
     result = json.loads(out.read_text())

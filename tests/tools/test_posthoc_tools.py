@@ -156,6 +156,15 @@ def test_expert_aggregation_writes_weights(run_main, shike_checkpoint,
     assert report['num_test_images'] == 135
     assert set(report['accuracy']) == {'mean', 'learned'}
     assert 'model.head.expert_weights="[' in capsys.readouterr().out
+    # The file itself applies the weights.
+    from mmengine.config import Config
+    from mmpretrain.registry import MODELS
+    head = MODELS.build(
+        dict(
+            Config.fromfile(SHIKE_CONFIG).model.head,
+            expert_weights=str(out_dir / 'expert_weights.json')))
+    torch.testing.assert_close(head.expert_weights,
+                               torch.tensor(report['weights']).float())
 
 
 def test_expert_aggregation_refuses_a_single_expert(run_main, tmp_path):
@@ -218,3 +227,107 @@ def test_help_from_a_checkout_and_an_installed_copy(run_main, tmp_path,
         # The same description and options (usage wraps by program name).
         assert output.split('\n\n', 1)[1] == \
             helps[tool].split('\n\n', 1)[1], tool
+
+
+@pytest.mark.parametrize('tool', [
+    'prior_shift_eval', 'calibrate', 'expert_aggregation', 'long_tail_report',
+    'expert_preference'
+])
+def test_an_unusable_out_dir_is_found_before_any_work(run_main, tmp_path,
+                                                      tool):
+    """The checkpoint does not even exist: the tool stops at --out-dir
+    before it loads anything."""
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('')
+    with pytest.raises(ValueError) as error:
+        run_main(tool, SHIKE_CONFIG, tmp_path / 'missing.pth', '--out-dir',
+                 blocker / 'out')
+    assert str(error.value).startswith(
+        f'--out-dir {blocker / "out"} is not a folder this process can write '
+        'to (')
+
+
+def test_an_unusable_estimate_prior_folder_is_found_first(run_main, tmp_path):
+    blocker = tmp_path / 'a_file'
+    blocker.write_text('')
+    with pytest.raises(ValueError) as error:
+        run_main('prior_shift_eval', SHIKE_CONFIG, tmp_path / 'missing.pth',
+                 '--out-dir', tmp_path / 'out', '--estimate-prior',
+                 blocker / 'prior.json')
+    assert str(error.value).startswith(
+        f'--estimate-prior {blocker} is not a folder this process can write '
+        'to (')
+
+
+SMOKE_CONFIG = osp.join(REPO_ROOT, 'configs', 'smoke',
+                        'tiny-resnet_fake-images.py')
+
+
+@pytest.fixture
+def smoke_checkpoint(tmp_path):
+    return _checkpoint(
+        tmp_path / 'smoke.pth', SMOKE_CONFIG, [24, 12, 6, 3], stage=1)
+
+
+def _split_options(root, val_root, test_root, test_split='val.txt'):
+    return [
+        '--cfg-options', f'train_dataloader.dataset.data_root={root}',
+        f'val_dataloader.dataset.data_root={val_root}',
+        f'test_dataloader.dataset.data_root={test_root}',
+        f'test_dataloader.dataset.ann_file={test_split}'
+    ]
+
+
+def test_calibrate_refuses_the_test_split_spelled_differently(
+        run_main, smoke_checkpoint, tiny_image_folder, tmp_path):
+    """val_dataloader and test_dataloader name the same split file by
+    two spellings of its folder: the same images."""
+    root = tiny_image_folder
+    with pytest.raises(ValueError) as error:
+        run_main(
+            'calibrate', SMOKE_CONFIG, smoke_checkpoint, '--out-dir',
+            tmp_path / 'out',
+            *_split_options(root, root, f'{root}/./../{osp.basename(root)}'))
+    assert str(error.value) == (
+        f'{SMOKE_CONFIG}: val_dataloader.dataset (CustomDataset (ann_file='
+        f"'{root}/val.txt')) and test_dataloader.dataset (CustomDataset "
+        f"(ann_file='{root}/./../{osp.basename(root)}/val.txt')) hold the "
+        'same 16 images, so fitting on the val split would tune the '
+        'temperature on the test data. Give a val split of other images, or '
+        "train with the training split wrapped in HeldOutSplit(part='train') "
+        '(docs/test_distributions.md)')
+
+
+def test_calibrate_fits_on_a_val_split_of_other_images(run_main,
+                                                       smoke_checkpoint,
+                                                       tiny_image_folder,
+                                                       tmp_path):
+    root = tiny_image_folder
+    report = run_main('calibrate', SMOKE_CONFIG, smoke_checkpoint, '--out-dir',
+                      tmp_path / 'out',
+                      *_split_options(root, root, root, 'train.txt'))
+    assert report['fitted_on'] == 'the val split (val_dataloader.dataset)'
+    assert report['fit_split']['num_samples'] == 16
+    assert report['test_split']['num_samples'] == 45
+
+
+def test_expert_aggregation_refuses_a_pipeline_without_randomness(
+        run_main, shike_checkpoint, tmp_path):
+    """Without the RandomCrop the two views are the same image: the tool
+    would report a view agreement of 1.00000 and learn nothing."""
+    config = tmp_path / 'digits_no_augmentation.py'
+    config.write_text(
+        f'_base_ = [{SHIKE_CONFIG!r}]\n'
+        "train_dataloader = dict(dataset=dict(pipeline=[dict(type="
+        "'PackInputs')]))\n")
+    with pytest.raises(ValueError) as error:
+        run_main('expert_aggregation', config, shike_checkpoint, '--out-dir',
+                 tmp_path / 'out')
+    assert str(error.value) == (
+        f'{config}: the training pipeline (PackInputs) gave identical '
+        'views of each of the first 64 test images, so the two views would '
+        'always agree and the expert weights learn nothing. The views need a '
+        'random transform in train_dataloader.dataset.pipeline (e.g. '
+        'RandomResizedCrop, RandomCrop with padding, RandomFlip or '
+        'RandAugment)')
+    assert not (tmp_path / 'out' / 'expert_weights.json').exists()

@@ -179,3 +179,179 @@ def test_amp_show_dir_and_no_pin_memory(cifar_checkpoint, fake_cifar, tmp_path,
     assert 'lt/top1' in proc.stdout + proc.stderr
     # Test images 0 and 50, under the work dir.
     assert sorted(os.listdir(tmp_path / 'shown')) == ['0_0.png', '50_0.png']
+
+
+# Training counts of 100 classes, far from uniform (a uniform prior would
+# shift every logit by the same constant and change no score).
+TRAIN_COUNTS = [200 - 2 * c for c in range(100)]
+TARGET_PRIOR = [(c % 7 + 1) / sum(d % 7 + 1 for d in range(100))
+                for c in range(100)]
+
+
+def _prior_config(tmp_path, post_processor):
+    # Apart from the work dir, where the runner dumps its own config.
+    (tmp_path / 'configs').mkdir()
+    config = tmp_path / 'configs' / 'prior_corrected.py'
+    config.write_text(
+        f"_base_ = [{os.path.abspath(CIFAR_CONFIG)!r}]\n"
+        f'model = dict(head=dict(post_processors=[{post_processor!r}]))\n')
+    return config
+
+
+def _stored_counts_checkpoint(cifar_checkpoint, tmp_path, counts):
+    checkpoint = torch.load(cifar_checkpoint, weights_only=False)
+    if counts is None:
+        del checkpoint['meta']['train_class_counts']
+    else:
+        checkpoint['meta']['train_class_counts'] = counts
+    path = tmp_path / 'with_counts.pth'
+    torch.save(checkpoint, path)
+    return path
+
+
+def _fused_logits(config, checkpoint, data_root, flip=False):
+    """The checkpoint's fused logits ``[N, C]`` (float64) of the test
+    images in order, without post-processing, and their sample indices."""
+    from mmengine.config import Config
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import DATASETS, MODELS
+
+    from shike_mm.testing import bypass_cifar_md5
+    init_default_scope('mmpretrain')
+    cfg = Config.fromfile(str(config))
+    model = MODELS.build(
+        dict(cfg.model, data_preprocessor=cfg.data_preprocessor))
+    model.load_state_dict(
+        torch.load(checkpoint, weights_only=False)['state_dict'])
+    model.eval()
+    dataset_cfg = dict(cfg.test_dataloader.dataset, data_root=data_root)
+    with bypass_cifar_md5():
+        dataset = DATASETS.build(dataset_cfg)
+    batch = pseudo_collate([dataset[i] for i in range(len(dataset))])
+    if flip:
+        batch['inputs'] = [image.flip(-1) for image in batch['inputs']]
+    with torch.no_grad():
+        inputs = model.data_preprocessor(batch, False)['inputs']
+        logits = model(inputs, mode='tensor').double()
+    return logits, [s.sample_idx for s in batch['data_samples']]
+
+
+def _train_log_prior(counts):
+    counts = torch.tensor(counts, dtype=torch.float64)
+    return (counts / counts.sum()).log()
+
+
+@pytest.mark.parametrize(
+    'post_processor, shift',
+    [(dict(type='LogitAdjustment', tau=1.0), lambda log_pi: -log_pi),
+     (dict(
+         type='TargetPriorAdjustment',
+         target_prior=TARGET_PRIOR,
+         trained_on='train'), lambda log_pi: torch.tensor(
+             TARGET_PRIOR, dtype=torch.float64).log() - log_pi)],
+    ids=['LogitAdjustment', 'TargetPriorAdjustment-train'])
+def test_a_prior_correcting_head_gets_the_checkpoints_counts(
+        post_processor, shift, cifar_checkpoint, fake_cifar, tmp_path,
+        run_tool):
+    data_root = fake_cifar('cifar100', 1, 1)
+    config = _prior_config(tmp_path, post_processor)
+    checkpoint = _stored_counts_checkpoint(cifar_checkpoint, tmp_path,
+                                           TRAIN_COUNTS)
+    out = tmp_path / 'preds.pkl'
+    run_tool(
+        'test.py',
+        config,
+        checkpoint,
+        '--work-dir',
+        tmp_path,
+        '--out',
+        out,
+        *_cifar_options(data_root),
+        fake_cifar=True)
+    with open(out, 'rb') as f:
+        preds = {p['sample_idx']: p['pred_score'] for p in pickle.load(f)}
+
+    logits, indices = _fused_logits(config, checkpoint, data_root)
+    expected = torch.softmax(
+        logits + shift(_train_log_prior(TRAIN_COUNTS)), dim=1)
+    scores = torch.stack([preds[i] for i in indices]).double()
+    torch.testing.assert_close(scores, expected, atol=1e-5, rtol=1e-4)
+    # The correction changes the scores: the test can tell.
+    assert not torch.allclose(scores, torch.softmax(logits, dim=1), atol=1e-3)
+
+
+def test_without_stored_counts_the_training_split_is_counted(
+        cifar_checkpoint, fake_cifar, tmp_path, run_tool):
+    """An older checkpoint: the config's training dataset (fake CIFAR,
+    2 to 1 images per class with imb_factor=2) gives the prior."""
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import DATASETS
+
+    from shike_mm.datasets import get_train_class_counts
+    from shike_mm.testing import bypass_cifar_md5
+    data_root = fake_cifar('cifar100', 2, 1)
+    config = _prior_config(tmp_path, dict(type='LogitAdjustment', tau=1.0))
+    checkpoint = _stored_counts_checkpoint(cifar_checkpoint, tmp_path, None)
+    out = tmp_path / 'preds.pkl'
+    run_tool(
+        'test.py',
+        config,
+        checkpoint,
+        '--work-dir',
+        tmp_path,
+        '--out',
+        out,
+        *_cifar_options(data_root),
+        f'train_dataloader.dataset.data_root={data_root}',
+        'train_dataloader.dataset.imb_factor=2',
+        fake_cifar=True)
+    with open(out, 'rb') as f:
+        preds = {p['sample_idx']: p['pred_score'] for p in pickle.load(f)}
+
+    init_default_scope('mmpretrain')
+    with bypass_cifar_md5():
+        counts = get_train_class_counts(
+            DATASETS.build(
+                dict(type='CIFAR100LT', data_root=data_root, imb_factor=2)))
+    assert len(set(counts)) == 2
+    logits, indices = _fused_logits(config, checkpoint, data_root)
+    expected = torch.softmax(logits - _train_log_prior(counts), dim=1)
+    scores = torch.stack([preds[i] for i in indices]).double()
+    torch.testing.assert_close(scores, expected, atol=1e-5, rtol=1e-4)
+
+
+def test_tta_with_a_prior_correcting_head(cifar_checkpoint, fake_cifar,
+                                          tmp_path, run_tool):
+    """Under --tta the head inside the TTA wrapper gets the counts: the
+    score is the mean of the adjusted scores of the image and its
+    mirror."""
+    data_root = fake_cifar('cifar100', 1, 1)
+    config = _prior_config(tmp_path, dict(type='LogitAdjustment', tau=1.0))
+    checkpoint = _stored_counts_checkpoint(cifar_checkpoint, tmp_path,
+                                           TRAIN_COUNTS)
+    out = tmp_path / 'preds.pkl'
+    run_tool(
+        'test.py',
+        config,
+        checkpoint,
+        '--tta',
+        '--work-dir',
+        tmp_path,
+        '--out',
+        out,
+        *_cifar_options(data_root),
+        fake_cifar=True)
+    with open(out, 'rb') as f:
+        preds = {p['sample_idx']: p['pred_score'] for p in pickle.load(f)}
+
+    log_pi = _train_log_prior(TRAIN_COUNTS)
+    views = [
+        torch.softmax(
+            _fused_logits(config, checkpoint, data_root, flip)[0] - log_pi,
+            dim=1) for flip in (True, False)
+    ]
+    _, indices = _fused_logits(config, checkpoint, data_root)
+    scores = torch.stack([preds[i] for i in indices]).double()
+    torch.testing.assert_close(
+        scores, (views[0] + views[1]) / 2, atol=1e-5, rtol=1e-4)

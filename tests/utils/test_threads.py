@@ -70,3 +70,24 @@ def test_omp_num_threads_overrides_the_pin(cpu_machine, monkeypatch):
     monkeypatch.setenv('OMP_NUM_THREADS', '3')
     threads.configure_cpu_threads(pinned=1)
     assert torch.get_num_threads() == 3
+
+
+@pytest.mark.parametrize('value', ['abc', '0', '1.5', '-2'])
+def test_an_invalid_omp_num_threads_is_ignored_and_said_so(
+        cpu_machine, monkeypatch, value):
+    """OpenMP ignores it and torch would take every core; the run chooses
+    as without it, and its log says so."""
+    cpu_machine(8)
+    torch.set_num_threads(8)
+    monkeypatch.setenv('OMP_NUM_THREADS', value)
+    assert threads.configure_cpu_threads() == (
+        f"CPU-only run: OMP_NUM_THREADS='{value}' is not a positive "
+        'integer, so it is ignored; torch uses 7 thread(s) per process (8 '
+        'cores, 1 process(es), one core left for data loading and other '
+        'work); set OMP_NUM_THREADS to choose')
+    assert torch.get_num_threads() == 7
+    assert threads.configure_cpu_threads(pinned=2) == (
+        f"CPU-only run: OMP_NUM_THREADS='{value}' is not a positive "
+        'integer, so it is ignored; torch uses 2 thread(s) per process, as '
+        'the config pins (cpu_threads); OMP_NUM_THREADS overrides it')
+    assert torch.get_num_threads() == 2

@@ -289,13 +289,6 @@ def build_model(cfg: Config) -> torch.nn.Module:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
     model = MODELS.build(model_cfg)
     model.init_weights()
-    # The timed step is stage 1 of a run whose hook switches at this epoch.
-    switch_epoch = next((hook.get('switch_epoch')
-                         for hook in cfg.get('custom_hooks') or []
-                         if hook.get('type') == 'SHIKEStageSwitchHook'), None)
-    if switch_epoch is not None and hasattr(model.head,
-                                            'schedule_stage_switch'):
-        model.head.schedule_stage_switch(switch_epoch)
     return model.train()
 
 

@@ -8,7 +8,9 @@ on one of (``--split``):
 - ``held-out``: the held-out part of the training split, for a config
   whose ``train_dataloader.dataset`` is a ``HeldOutSplit`` (the model
   never trained on those images);
-- ``val``: the config's val split, when it is not its test split.
+- ``val``: the config's val split, when it is not its test split (the
+  two are compared by the images they hold, so that the same split file
+  spelled differently is the test split too).
 
 ``auto`` (the default) takes the first that applies. Writes into
 ``--out-dir``: ``temperature.json`` (the temperature, where it was fitted,
@@ -23,8 +25,8 @@ Apply the temperature with the post-processor the tool prints, first in
 """
 import argparse
 import copy
+import hashlib
 import json
-import os
 import os.path as osp
 import sys
 
@@ -33,15 +35,16 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
     sys.path.insert(0, REPO_ROOT)
 
+import numpy as np
 import torch
 from mmpretrain.registry import DATASETS
 
 from shike_mm.apis import (calibration_metrics, collect_outputs,
                            fit_temperature, load_model,
                            plot_reliability_diagram, split_dataloader)
-from shike_mm.datasets import get_train_class_counts
+from shike_mm.datasets import describe_dataset, get_train_class_counts
 from shike_mm.utils.cli import (add_cfg_options, add_device, load_config,
-                                run_tool, set_cpu_threads)
+                                run_tool, set_cpu_threads, writable_folder)
 
 SPLITS = ('auto', 'held-out', 'val')
 HELD_OUT_TYPES = ('HeldOutSplit', 'mmpretrain.HeldOutSplit')
@@ -113,7 +116,40 @@ def fitting_split(cfg, config: str, split: str):
             'tune it on the test data). Train with the training split '
             "wrapped in HeldOutSplit(part='train') "
             '(docs/test_distributions.md)')
+    check_not_the_test_images(val, test, config)
     return val, 'the val split (val_dataloader.dataset)'
+
+
+def _image_keys(dataset) -> list:
+    """What identifies each sample of a dataset, sorted: the resolved path
+    of its image file (or a hash of its in-memory pixels) and its label."""
+    keys = []
+    for index in range(len(dataset)):
+        info = dataset.get_data_info(index)
+        if info.get('img_path'):
+            image = osp.realpath(info['img_path'])
+        elif info.get('img') is not None:
+            pixels = np.ascontiguousarray(info['img'])
+            image = hashlib.sha1(pixels.tobytes()).hexdigest()
+        else:  # a dataset that names its samples otherwise
+            image = repr(sorted(info.items()))
+        keys.append((image, int(np.asarray(info['gt_label']).reshape(-1)[0])))
+    return sorted(keys)
+
+
+def check_not_the_test_images(val_cfg: dict, test_cfg: dict, config: str):
+    """Refuse a val split that holds exactly the test split's images, as
+    the same files spelled differently in the config do."""
+    val, test = DATASETS.build(val_cfg), DATASETS.build(test_cfg)
+    if len(val) != len(test) or _image_keys(val) != _image_keys(test):
+        return
+    raise ValueError(
+        f'{config}: val_dataloader.dataset ({describe_dataset(val)}) and '
+        f'test_dataloader.dataset ({describe_dataset(test)}) hold the same '
+        f'{len(test)} images, so fitting on the val split would tune the '
+        'temperature on the test data. Give a val split of other images, '
+        "or train with the training split wrapped in HeldOutSplit(part="
+        "'train') (docs/test_distributions.md)")
 
 
 def check_never_trained_on(loaded, dataset_cfg: dict, checkpoint: str):
@@ -135,8 +171,9 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     set_cpu_threads(cfg)
-    out_dir = args.out_dir or osp.join(
-        osp.dirname(osp.abspath(args.checkpoint)), 'calibration')
+    out_dir = writable_folder(
+        args.out_dir
+        or osp.join(osp.dirname(osp.abspath(args.checkpoint)), 'calibration'))
     fit_cfg, fit_description = fitting_split(cfg, args.config, args.split)
     loaded = load_model(cfg, args.checkpoint, args.device)
     check_never_trained_on(loaded, fit_cfg, args.checkpoint)
@@ -165,7 +202,6 @@ def main(argv=None):
         test_split=dict(
             num_samples=len(test.labels),
             **before_after(test.logits, test_labels)))
-    os.makedirs(out_dir, exist_ok=True)
     json_file = osp.join(out_dir, 'temperature.json')
     with open(json_file, 'w') as f:
         json.dump(report, f, indent=1)

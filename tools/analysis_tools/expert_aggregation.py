@@ -4,11 +4,13 @@ test images so that the weighted prediction of two augmented views of an
 image agree, then compare the test accuracy of the learned weights with
 the plain mean of the experts.
 
-The views use the config's training pipeline; the network is frozen (eval
-mode) and only the weights learn. ``--test-prior`` learns and evaluates on
-the test split re-sampled to one of the 11 test priors, as SADE does per
-test distribution. Writes ``expert_weights.json`` into ``--out-dir`` and
-prints how to apply the weights (``model.head.expert_weights``)::
+The views use the config's training pipeline, which must be random: a
+pipeline that gives the same view twice (no random transform) is refused.
+The network is frozen (eval mode) and only the weights learn.
+``--test-prior`` learns and evaluates on the test split re-sampled to one
+of the 11 test priors, as SADE does per test distribution. Writes
+``expert_weights.json`` into ``--out-dir`` and prints how to apply the
+weights (``model.head.expert_weights``)::
 
     python tools/analysis_tools/expert_aggregation.py \\
         configs/shike/shike_r32_digits-lt.py work_dirs/digits-lt/epoch_30.pth
@@ -16,7 +18,6 @@ prints how to apply the weights (``model.head.expert_weights``)::
 import argparse
 import copy
 import json
-import os
 import os.path as osp
 import sys
 
@@ -36,7 +37,7 @@ from shike_mm.apis import (collect_outputs, is_multi_expert,
 from shike_mm.datasets.prior_shift_dataset import (TEST_PRIORS,
                                                    class_order_from_counts)
 from shike_mm.utils.cli import (add_cfg_options, add_device, load_config,
-                                run_tool, set_cpu_threads)
+                                run_tool, set_cpu_threads, writable_folder)
 
 
 def parse_args(argv=None):
@@ -102,12 +103,41 @@ def training_pipeline(dataset_cfg: dict, config: str) -> list:
     return dataset_cfg['pipeline']
 
 
+#: Test images read twice to see that the training pipeline is random.
+VIEW_CHECK_IMAGES = 64
+
+
+def check_views_differ(views, pipeline: list, config: str) -> None:
+    """Refuse a training pipeline that gives two identical views of each
+    of the first test images: their agreement would always be 1 and the
+    weights would learn nothing."""
+    checked = min(len(views), VIEW_CHECK_IMAGES)
+    for index in range(checked):
+        if not torch.equal(views[index]['inputs'], views[index]['inputs']):
+            return
+    transforms = ', '.join(str(t.get('type')) for t in pipeline)
+    raise ValueError(
+        f'{config}: the training pipeline ({transforms}) gave identical '
+        f'views of each of the first {checked} test images, so the two '
+        'views would always agree and the expert weights learn nothing. '
+        'The views need a random transform in '
+        'train_dataloader.dataset.pipeline (e.g. RandomResizedCrop, '
+        'RandomCrop with padding, RandomFlip or RandAugment)')
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     set_cpu_threads(cfg)
-    out_dir = args.out_dir or osp.join(
-        osp.dirname(osp.abspath(args.checkpoint)), 'expert_aggregation')
+    out_dir = writable_folder(
+        args.out_dir or osp.join(
+            osp.dirname(osp.abspath(args.checkpoint)), 'expert_aggregation'))
+    test_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
+    view_cfg = copy.deepcopy(test_cfg)
+    view_cfg['pipeline'] = training_pipeline(cfg.train_dataloader.dataset,
+                                             args.config)
+    check_views_differ(
+        DATASETS.build(view_cfg), view_cfg['pipeline'], args.config)
     loaded = load_model(cfg, args.checkpoint, args.device)
     head = loaded.head
     if not is_multi_expert(head):
@@ -117,11 +147,6 @@ def main(argv=None):
             f'but model.head is {type(head).__name__} with '
             f'{getattr(head, "num_experts", 1)} expert(s)')
     set_random_seed(args.seed)
-
-    test_cfg = copy.deepcopy(cfg.test_dataloader.dataset)
-    view_cfg = copy.deepcopy(test_cfg)
-    view_cfg['pipeline'] = training_pipeline(cfg.train_dataloader.dataset,
-                                             args.config)
     if args.test_prior != 'uniform':
         order = class_order_from_counts(loaded.train_counts)
         test_cfg, view_cfg = (
@@ -168,7 +193,6 @@ def main(argv=None):
             seed=args.seed),
         config=args.config,
         checkpoint=args.checkpoint)
-    os.makedirs(out_dir, exist_ok=True)
     json_file = osp.join(out_dir, 'expert_weights.json')
     with open(json_file, 'w') as f:
         json.dump(report, f, indent=1)
@@ -183,7 +207,8 @@ def main(argv=None):
     print(f'Top-1 on the {args.test_prior} test split ({len(labels)} '
           f'images): mean of experts {accuracy["mean"]:.2f}, learned '
           f'weights {accuracy["learned"]:.2f}.\n{json_file} written; apply '
-          f'with --cfg-options model.head.expert_weights="[{listed}]"')
+          f'with --cfg-options model.head.expert_weights="[{listed}]" (or '
+          f"model.head.expert_weights='{json_file}' in the config)")
     return report
 
 

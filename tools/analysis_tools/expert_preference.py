@@ -19,7 +19,7 @@ if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
 from shike_mm.apis import (evaluate_checkpoint, format_expert_table,
                            plot_expert_preference)
 from shike_mm.utils import find_config
-from shike_mm.utils.cli import add_cfg_options, add_device
+from shike_mm.utils.cli import add_cfg_options, add_device, writable_folder
 
 
 def parse_args(argv=None):
@@ -38,8 +38,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    out_dir = args.out_dir or osp.join(
-        osp.dirname(osp.abspath(args.checkpoint)), 'report')
+    out_dir = writable_folder(
+        args.out_dir
+        or osp.join(osp.dirname(osp.abspath(args.checkpoint)), 'report'))
     result = evaluate_checkpoint(
         find_config(args.config),
         args.checkpoint,

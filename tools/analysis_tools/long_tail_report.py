@@ -34,7 +34,7 @@ from shike_mm.apis import (evaluate_checkpoint, find_scalars_json,
                            plot_class_accuracy, plot_expert_preference,
                            plot_learning_curves)
 from shike_mm.utils import find_config
-from shike_mm.utils.cli import add_cfg_options, add_device
+from shike_mm.utils.cli import add_cfg_options, add_device, writable_folder
 
 
 def parse_args(argv=None):
@@ -68,8 +68,9 @@ def _file_label(name: str) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    out_dir = args.out_dir or osp.join(
-        osp.dirname(osp.abspath(args.checkpoint)), 'report')
+    out_dir = writable_folder(
+        args.out_dir
+        or osp.join(osp.dirname(osp.abspath(args.checkpoint)), 'report'))
     models = [(args.config, args.checkpoint, args.name)]
     if args.baseline:
         models.append((*args.baseline, args.baseline_name))

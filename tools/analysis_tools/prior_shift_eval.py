@@ -19,7 +19,6 @@ split's prior, for ``TargetPriorAdjustment(target_prior=FILE)``.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 
@@ -36,7 +35,7 @@ from shike_mm.models.utils.prior import (TRAINED_ON, estimate_prior_em,
                                          log_prior_from_counts,
                                          source_log_prior)
 from shike_mm.utils.cli import (add_cfg_options, add_device, load_config,
-                                run_tool, set_cpu_threads)
+                                run_tool, set_cpu_threads, writable_folder)
 
 
 def parse_args(argv=None):
@@ -108,8 +107,12 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
     set_cpu_threads(cfg)
-    out_dir = args.out_dir or osp.join(
-        osp.dirname(osp.abspath(args.checkpoint[0])), 'prior_shift')
+    out_dir = writable_folder(
+        args.out_dir or osp.join(
+            osp.dirname(osp.abspath(args.checkpoint[0])), 'prior_shift'))
+    if args.estimate_prior:
+        writable_folder(
+            osp.dirname(osp.abspath(args.estimate_prior)), '--estimate-prior')
     test_loader = split_dataloader(cfg, cfg.test_dataloader.dataset)
 
     runs, described = [], []
@@ -149,7 +152,6 @@ def main(argv=None):
             f'scores assumed trained on the '
             f'{", ".join(sorted({d["trained_on"] for d in described}))} '
             'prior.')
-    os.makedirs(out_dir, exist_ok=True)
     with open(osp.join(out_dir, 'prior_shift.md'), 'w') as f:
         f.write(f'{note}\n\n{table}\n')
     with open(osp.join(out_dir, 'prior_shift.json'), 'w') as f:
@@ -177,9 +179,6 @@ def write_estimated_prior(args, logits, train_counts, trained_on, temperature):
         logits,
         source_log_prior(trained_on, log_prior_from_counts(train_counts),
                          logits.shape[1]), args.em_tol, args.em_max_iter)
-    folder = osp.dirname(args.estimate_prior)
-    if folder:
-        os.makedirs(folder, exist_ok=True)
     with open(args.estimate_prior, 'w') as f:
         json.dump(
             dict(

@@ -3,8 +3,9 @@
 # norms, biases and position tables, gradient clipping at norm 5) with
 # lr = 5e-4 * batch / 512, and the SHIKE switch of the SGD schedule: stage
 # 1 warms up linearly (per iteration) over 10 epochs and follows a cosine
-# to 1e-5 at epoch 180; stage 2 restarts at stage2_lr (base_lr / 2) with a
-# fresh optimizer state and follows a per-epoch cosine to 0 at epoch 200.
+# to 1e-5 at epoch 180; stage 2 restarts at base_lr / 2 (stage2_lr_factor
+# 0.5 of SHIKEStageSwitchHook) with a fresh optimizer state and follows a
+# per-epoch cosine to 0 at epoch 200.
 switch_epoch = 180
 max_epochs = 200
 warmup_epochs = 10
@@ -59,7 +60,7 @@ custom_hooks = [
     dict(
         type='SHIKEStageSwitchHook',
         switch_epoch=switch_epoch,
-        stage2_lr=base_lr / 2,
+        stage2_lr_factor=0.5,
         decay_frozen=False),
 ]
 

@@ -4,8 +4,10 @@
 #   stage 2, k = e - 180: lr = 0.0375 + 0.0125 * k for k < 5,
 #                         then 0.05 * (1 + cos(pi * (k - 5) / 15)).
 # MMEngine's schedulers are chained on the current LR; SHIKEStageSwitchHook
-# sets 0.0375 at epoch 180 (with fresh momentum), and the stage-2
-# schedulers continue from it.
+# sets stage2_lr_factor x the optimizer's lr (0.25 x 0.15 = 0.0375) at epoch
+# 180 (with fresh momentum), and the stage-2 schedulers continue from it.
+# Every stage-2 LR is relative to the optimizer's lr, so scaling that lr
+# (by hand or with --auto-scale-lr) scales both stages.
 switch_epoch = 180
 max_epochs = 200
 
@@ -52,7 +54,7 @@ custom_hooks = [
     dict(
         type='SHIKEStageSwitchHook',
         switch_epoch=switch_epoch,
-        stage2_lr=0.0375,
+        stage2_lr_factor=0.25,
         decay_frozen=False),
 ]
 

@@ -7,26 +7,16 @@
 #                         then 0.05 * (1 + cos(pi * (e - 5) / 175));
 #   stage 2, k = e - 180: lr = 0.025 + (0.025 / 3) * k for k < 5,
 #                         then (0.1 / 3) * (1 + cos(pi * (k - 5) / 15)).
-# SHIKEStageSwitchHook sets stage2_lr (0.025 = base_lr / 4) at epoch 180
-# with fresh momentum; the stage-2 schedulers continue from it. stage2_lr is
-# absolute: a config that changes base_lr (or runs with --auto-scale-lr)
-# must scale it too.
+# SHIKEStageSwitchHook sets stage2_lr_factor x base_lr (0.025 = base_lr / 4)
+# at epoch 180 with fresh momentum; the stage-2 schedulers continue from it.
 _base_ = ['./shike_cifar_200e.py']
 
 base_lr = 0.1
 
-# The CIFAR schedulers are relative to the optimizer's lr (LinearLR
-# factors, cosine to 0), so only the lr and the switch hook's absolute
-# stage2_lr change.
+# The CIFAR schedule is relative to the optimizer's lr in both stages
+# (LinearLR factors, cosines to 0, the switch hook's stage2_lr_factor), so
+# only the lr changes.
 optim_wrapper = dict(optimizer=dict(lr=base_lr))
-
-custom_hooks = [
-    dict(
-        type='SHIKEStageSwitchHook',
-        switch_epoch={{_base_.switch_epoch}},
-        stage2_lr=base_lr / 4,
-        decay_frozen=False),
-]
 
 # The total batch the learning rates are set for (8 GPUs x 32).
 auto_scale_lr = dict(base_batch_size=256, enable=False)

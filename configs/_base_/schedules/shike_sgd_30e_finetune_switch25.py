@@ -4,8 +4,9 @@
 # up linearly (per iteration) over the first epoch and follows a per-epoch
 # cosine to 0 at epoch 25. Stage 2 re-trains the classifiers for the last 5
 # epochs (about 2,400 iterations at batch 128, close to the official CIFAR
-# stage 2's 1,700): SHIKEStageSwitchHook restarts at stage2_lr (base_lr /
-# 2) with fresh momentum, then a per-epoch cosine to 0 at epoch 30.
+# stage 2's 1,700): SHIKEStageSwitchHook restarts at base_lr / 2
+# (stage2_lr_factor 0.5) with fresh momentum, then a per-epoch cosine to 0
+# at epoch 30.
 switch_epoch = 25
 max_epochs = 30
 base_lr = 0.02
@@ -48,7 +49,7 @@ custom_hooks = [
     dict(
         type='SHIKEStageSwitchHook',
         switch_epoch=switch_epoch,
-        stage2_lr=base_lr / 2,
+        stage2_lr_factor=0.5,
         decay_frozen=False),
 ]
 

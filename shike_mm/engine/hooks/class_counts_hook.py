@@ -24,15 +24,17 @@ class ClassCountsHook(Hook):
       first epoch. The model's head receives them if it has
       ``set_class_counts`` (SHIKE's Balanced Softmax in stage 2), after a
       check that ``head.num_classes`` agrees; every metric of the
-      validation evaluator that has ``set_train_class_counts``
+      validation evaluator that has ``set_class_counts``
       (:class:`~shike_mm.evaluation.LongTailMetric`) receives them, and a
       metric with other explicit counts stops the run. Every checkpoint
       stores them in ``meta['train_class_counts']``; resuming a checkpoint
       trained on other counts stops the run (``load_from`` only warns, as
       fine-tuning on other data is legitimate).
-    - **testing**: the test metrics receive the counts stored in the
-      loaded checkpoint; for a checkpoint without them, the config's
-      training dataset is built and counted
+    - **testing**: the test metrics, and a head whose post-processors
+      need the training prior (``post_processors.needs_class_counts``:
+      ``LogitAdjustment``, ``TargetPriorAdjustment(trained_on='train')``),
+      receive the counts stored in the loaded checkpoint; for a checkpoint
+      without them, the config's training dataset is built and counted
       (:func:`~shike_mm.datasets.class_counts.trained_class_counts`).
 
     All of this happens before the first iteration, so a missing or
@@ -68,7 +70,8 @@ class ClassCountsHook(Hook):
                 logger='current',
                 level=logging.WARNING)
         self._counts = counts
-        self._give_to_head(runner, counts, source)
+        self._give_to_head(runner, counts,
+                           f'{source} (train_dataloader.dataset)')
         val_loop = runner.val_loop
         if val_loop is not None:
             self._give_to_metrics(val_loop, 'val', counts, source)
@@ -84,29 +87,40 @@ class ClassCountsHook(Hook):
     def before_test(self, runner) -> None:
         metrics = [
             metric for metric in runner.test_loop.evaluator.metrics
-            if hasattr(metric, 'set_train_class_counts')
+            if hasattr(metric, 'set_class_counts')
         ]
         explicit = all(m.train_class_counts is not None for m in metrics)
-        if not metrics or (self._loaded_counts is None and explicit):
+        metrics_need = bool(metrics) and not (self._loaded_counts is None
+                                              and explicit)
+        post_processors = getattr(self._head(runner), 'post_processors', None)
+        head_needs = getattr(post_processors, 'needs_class_counts', False)
+        if not (metrics_need or head_needs):
             return
         counts, source = trained_class_counts(
             self._loaded_counts, (runner.cfg.get('train_dataloader')
                                   or {}).get('dataset'))
-        self._give_to_metrics(runner.test_loop, 'test', counts, source)
+        if head_needs:
+            self._give_to_head(runner, counts, source)
+        if metrics_need:
+            self._give_to_metrics(runner.test_loop, 'test', counts, source)
 
     @staticmethod
-    def _give_to_head(runner, counts: List[int], source: str) -> None:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        head = getattr(model, 'head', None)
+    def _head(runner):
+        """The model's head, inside DDP and test-time augmentation."""
+        model = runner.model
+        while is_model_wrapper(model):
+            model = model.module
+        return getattr(model, 'head', None)
+
+    def _give_to_head(self, runner, counts: List[int], source: str) -> None:
+        head = self._head(runner)
         if not hasattr(head, 'set_class_counts'):
             return
         num_classes = getattr(head, 'num_classes', len(counts))
         if num_classes != len(counts):
             raise ValueError(
-                f'model.head.num_classes={num_classes}, but {source} '
-                f'(train_dataloader.dataset) has {len(counts)} classes; '
-                'make them agree')
+                f'model.head.num_classes={num_classes}, but {source} has '
+                f'{len(counts)} classes; make them agree')
         head.set_class_counts(counts)
 
     @staticmethod
@@ -114,11 +128,11 @@ class ClassCountsHook(Hook):
                          source: str) -> None:
         classes = loop.dataloader.dataset.metainfo.get('classes')
         for metric in loop.evaluator.metrics:
-            if not hasattr(metric, 'set_train_class_counts'):
+            if not hasattr(metric, 'set_class_counts'):
                 continue
             if classes is not None and len(classes) != len(counts):
                 raise ValueError(
                     f'{split}_dataloader.dataset has {len(classes)} classes, '
                     f'but {source} has {len(counts)}; evaluate on a split of '
                     'the dataset the model was trained on')
-            metric.set_train_class_counts(counts, source)
+            metric.set_class_counts(counts, source)

@@ -28,9 +28,11 @@ class SHIKEStageSwitchHook(Hook):
       (``head.stage2_parameters()``, ``requires_grad=False`` for the rest);
       BN layers stay in train mode, so their running statistics keep
       updating, as in the official code;
-    - starts a fresh optimizer state (new momentum) and sets the learning
-      rate to ``stage2_lr``, from which the stage-2 schedulers in
-      ``param_scheduler`` continue; the logged loss terms change from
+    - starts a fresh optimizer state (new momentum) and sets each param
+      group's learning rate to ``stage2_lr_factor`` times its configured
+      one (``initial_lr``, after ``auto_scale_lr``), from which the stage-2
+      schedulers in ``param_scheduler`` continue; the logged loss terms
+      change from
       ``loss_ce``/``loss_dkt``/``loss_mkd`` to ``loss_bal``, and the
       smoothed ``loss`` restarts.
 
@@ -45,8 +47,11 @@ class SHIKEStageSwitchHook(Hook):
 
     Args:
         switch_epoch (int): First epoch of stage 2 (180 of 200 on CIFAR).
-        stage2_lr (float): Learning rate of the first stage-2 epoch, for the
-            first param group; other groups keep their ratio to it.
+        stage2_lr_factor (float): Learning rate of the first stage-2 epoch
+            as a factor of the optimizer's configured LR (0.25 on CIFAR:
+            0.0375 = 0.25 x 0.15), so that scaling the LR, by hand or with
+            ``--auto-scale-lr``, scales both stages. Every param group
+            gets this factor times its own LR.
         decay_frozen (bool): Keep applying weight decay (and momentum) to
             the frozen parameters in stage 2 by giving them zero gradients
             before each step. This reproduces the official code under the
@@ -56,24 +61,36 @@ class SHIKEStageSwitchHook(Hook):
             describes a frozen network, the official code itself freezes
             exactly on torch >= 2.0, and the decay effect is inferred from
             PyTorch semantics rather than measured. Set True to ablate it.
+        stage2_lr (float, optional): Removed: the absolute stage-2 LR of
+            earlier versions, which ``--auto-scale-lr`` left unscaled.
+            Giving it is an error that names ``stage2_lr_factor``.
     """
 
     priority = 'NORMAL'
 
     def __init__(self,
                  switch_epoch: int,
-                 stage2_lr: float,
-                 decay_frozen: bool = False) -> None:
+                 stage2_lr_factor: Optional[float] = None,
+                 decay_frozen: bool = False,
+                 stage2_lr: Optional[float] = None) -> None:
+        if stage2_lr is not None:
+            raise ValueError(
+                f'SHIKEStageSwitchHook: stage2_lr={stage2_lr!r} is no longer '
+                'an option: the stage-2 LR is stage2_lr_factor, a factor of '
+                'optim_wrapper.optimizer.lr, so that --auto-scale-lr scales '
+                'it too. Replace stage2_lr with stage2_lr_factor = stage2_lr '
+                '/ optim_wrapper.optimizer.lr (e.g. 0.0375 / 0.15 = 0.25)')
         if (isinstance(switch_epoch, bool)
                 or not isinstance(switch_epoch, Integral) or switch_epoch < 0):
             raise ValueError('SHIKEStageSwitchHook: switch_epoch must be an '
                              f'integer >= 0, got {switch_epoch!r}')
-        if (isinstance(stage2_lr, bool) or not isinstance(stage2_lr, Real)
-                or not stage2_lr > 0):
-            raise ValueError('SHIKEStageSwitchHook: stage2_lr must be a '
-                             f'number > 0, got {stage2_lr!r}')
+        if (isinstance(stage2_lr_factor, bool)
+                or not isinstance(stage2_lr_factor, Real)
+                or not stage2_lr_factor > 0):
+            raise ValueError('SHIKEStageSwitchHook: stage2_lr_factor must be '
+                             f'a number > 0, got {stage2_lr_factor!r}')
         self.switch_epoch = int(switch_epoch)
-        self.stage2_lr = stage2_lr
+        self.stage2_lr_factor = stage2_lr_factor
         self.decay_frozen = decay_frozen
         self._frozen: Optional[List[torch.nn.Parameter]] = None
         self._loaded: Optional[dict] = None
@@ -94,7 +111,6 @@ class SHIKEStageSwitchHook(Hook):
     def before_train(self, runner) -> None:
         self._check_schedule(runner)
         head = self._model(runner).head
-        head.schedule_stage_switch(self.switch_epoch)
         epoch = runner.epoch
         if runner.iter > 0:
             self._check_resumed_stage(head, epoch)
@@ -154,7 +170,7 @@ class SHIKEStageSwitchHook(Hook):
                 f'The resumed checkpoint (epoch {epoch}) is in stage 1'
                 f'{trained_with}, but switch_epoch={self.switch_epoch} is '
                 'past: stage 2 would start without its optimizer reset and '
-                f'stage2_lr. Resume with switch_epoch >= {epoch}, or start a '
+                f'stage-2 LR. Resume with switch_epoch >= {epoch}, or start a '
                 'new run with load_from and switch_epoch=0 to re-train its '
                 'classifiers')
 
@@ -164,13 +180,11 @@ class SHIKEStageSwitchHook(Hook):
         self._enter_stage2(self._model(runner))
         optimizer = runner.optim_wrapper.optimizer
         optimizer.state.clear()
-        # `initial_lr` is the configured LR, recorded by the schedulers.
-        base_lrs = [
-            group.get('initial_lr', group['lr'])
-            for group in optimizer.param_groups
-        ]
-        for group, base_lr in zip(optimizer.param_groups, base_lrs):
-            group['lr'] = self.stage2_lr * base_lr / base_lrs[0]
+        # `initial_lr` is the configured LR (after auto_scale_lr), recorded
+        # by the schedulers; without schedulers the LR never moved.
+        for group in optimizer.param_groups:
+            group['lr'] = self.stage2_lr_factor * group.get(
+                'initial_lr', group['lr'])
         # Stage-1 loss terms stop and the total changes meaning; keep the
         # smoothed log values from mixing in stage-1 history. MessageHub
         # has no public removal; its resumed-key record must go too, or a
@@ -182,7 +196,8 @@ class SHIKEStageSwitchHook(Hook):
         runner.logger.info(
             f'SHIKE stage 2 from epoch {runner.epoch}: trainable parameters '
             'are the re-trained classifiers only; optimizer state reset, '
-            f'lr={self.stage2_lr}')
+            f'lr={optimizer.param_groups[0]["lr"]:.6g} (stage2_lr_factor='
+            f'{self.stage2_lr_factor} x the configured lr)')
 
     def before_train_iter(self,
                           runner,

@@ -256,7 +256,8 @@ class LongTailMetric(BaseMetric):
 
     The Many/Medium/Few groups need the per-class counts of the training
     set. In a run, :class:`~shike_mm.engine.hooks.ClassCountsHook` hands
-    them over through :meth:`set_train_class_counts`: the counts of the
+    them over through :meth:`set_class_counts` (the name heads and
+    post-processors receive them by too): the counts of the
     training dataset the runner built, or, when testing a checkpoint, the
     counts stored in it. ``class_counts`` or ``ann_file`` give them
     explicitly (for offline evaluation); in a run they must agree with the
@@ -331,8 +332,7 @@ class LongTailMetric(BaseMetric):
         """Where :attr:`train_class_counts` come from."""
         return self._counts_source
 
-    def set_train_class_counts(self, counts: Sequence[int],
-                               source: str) -> None:
+    def set_class_counts(self, counts: Sequence[int], source: str) -> None:
         """Receive the per-class counts of the training set.
 
         Args:

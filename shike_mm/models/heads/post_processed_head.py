@@ -82,5 +82,6 @@ class PostProcessedHead:
             raise TypeError('SHIKEHead takes post_processors itself: '
                             "model.head.post_processors=[...]")
         instance = _post_processed_class(head_class)(**head)
-        instance.post_processors = PostProcessorChain(post_processors)
+        instance.post_processors = PostProcessorChain(
+            post_processors, getattr(instance, 'num_classes', None))
         return instance

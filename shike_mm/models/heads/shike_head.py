@@ -1,12 +1,10 @@
 """SHIKE's multi-expert cosine classification head."""
 import copy
-import logging
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.logging import print_log
 from mmpretrain.evaluation.metrics import Accuracy
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
@@ -15,7 +13,7 @@ from mmpretrain.structures import DataSample
 from ..losses.utils import upcast_logits
 from ..post_processors import PostProcessorChain
 from ..utils import NormedLinear
-from ..utils.prior import check_prior
+from ..utils.prior import load_prior
 
 STAGES = (1, 2)
 
@@ -31,10 +29,10 @@ class SHIKEHead(ClsHead):
       ``loss_ce``, ``loss_dkt`` and ``loss_mkd``, each summed over experts.
     - Stage 2 re-trains the fresh ``retrain_classifiers`` with the Balanced
       Softmax loss ``loss_bal``, which needs the training class counts
-      (:meth:`set_class_counts`). The head says which parameters stage 2
-      trains (:meth:`stage2_parameters`); ``SHIKEStageSwitchHook`` switches
-      the stage and freezes the rest. Training a head that has a stage 2
-      without that hook logs a WARNING at the first training step.
+      (:meth:`set_class_counts`). The head says whether it has a stage 2
+      (:attr:`has_stage2`) and which parameters stage 2 trains
+      (:meth:`stage2_parameters`); switching the stage (:meth:`set_stage`)
+      and freezing the rest are the training run's job.
 
     The stage is the persistent buffer ``stage``, saved in checkpoints, so a
     stage-2 checkpoint predicts with ``retrain_classifiers`` without any
@@ -63,11 +61,13 @@ class SHIKEHead(ClsHead):
             Defaults to ``(1, )``.
         cal_acc (bool): Log the training accuracy of the averaged logits.
             Defaults to False.
-        expert_weights (Sequence[float], optional): ``M`` non-negative
-            weights summing to 1 that fuse the expert logits at prediction
-            time, ``sum_m w_m z_m``, e.g. from
-            ``tools/analysis_tools/expert_aggregation.py``. Defaults to None
-            (the mean, SHIKE's prediction).
+        expert_weights (Sequence[float] | str, optional): ``M``
+            non-negative weights summing to 1 that fuse the expert logits at
+            prediction time, ``sum_m w_m z_m``, or the
+            ``expert_weights.json`` that
+            ``tools/analysis_tools/expert_aggregation.py`` writes (its
+            ``weights`` list). Defaults to None (the mean, SHIKE's
+            prediction).
         post_processors (list[dict], optional): Logit post-processors
             applied in order before the prediction's softmax (e.g.
             ``TemperatureScaling``, ``LogitAdjustment``,
@@ -130,11 +130,14 @@ class SHIKEHead(ClsHead):
                 f'SHIKEHead(num_experts={num_experts})')
         self.register_buffer(
             'expert_weights',
-            None if expert_weights is None else check_prior(
-                expert_weights, 'SHIKEHead.expert_weights',
-                num_experts).float(),
+            None if expert_weights is None else load_prior(
+                expert_weights,
+                'SHIKEHead.expert_weights',
+                num_experts,
+                key='weights').float(),
             persistent=False)
-        self.post_processors = PostProcessorChain(post_processors or [])
+        self.post_processors = PostProcessorChain(post_processors or [],
+                                                  num_classes)
 
         self.classifiers = nn.ModuleList([
             NormedLinear(in_channels, num_classes) for _ in range(num_experts)
@@ -150,8 +153,6 @@ class SHIKEHead(ClsHead):
         self.register_buffer('stage', torch.tensor(1, dtype=torch.long))
         self._stage = 1
         self.register_buffer('class_counts', None, persistent=False)
-        self._switch_epoch: Optional[int] = None
-        self._warned_no_switch = False
 
     @property
     def current_stage(self) -> int:
@@ -183,11 +184,6 @@ class SHIKEHead(ClsHead):
         if not self.has_stage2:
             raise ValueError('SHIKEHead has no stage 2 (bal_loss=None)')
         return list(self.retrain_classifiers.parameters())
-
-    def schedule_stage_switch(self, epoch: int) -> None:
-        """Record that a hook switches this head to stage 2 at ``epoch``
-        (silences the warning of a run without one)."""
-        self._switch_epoch = epoch
 
     def set_class_counts(self, counts: Sequence[int]) -> None:
         """Store the training samples per class for the stage-2 loss.
@@ -281,15 +277,14 @@ class SHIKEHead(ClsHead):
                 'batch augmentations such as Mixup/CutMix are not supported')
         target = torch.cat([sample.gt_label for sample in data_samples])
         num_experts, batch_size, num_classes = logits.shape
-        self._warn_without_stage_switch()
 
         losses = dict()
         if self.current_stage == 2:
             if self.class_counts is None:
                 raise RuntimeError(
-                    'Stage 2 of SHIKE needs the training class counts: call '
-                    'head.set_class_counts(counts) or train with the SHIKE '
-                    'stage-switch hook, which sets them')
+                    'Stage 2 of SHIKE needs the training class counts: in a '
+                    'run, ClassCountsHook (default_hooks.class_counts) sets '
+                    'them; elsewhere call head.set_class_counts(counts)')
             losses['loss_bal'] = self.bal_loss(logits, target,
                                                self.class_counts)
         else:
@@ -312,21 +307,6 @@ class SHIKEHead(ClsHead):
                 for k, a in zip(self.topk, accuracies)
             })
         return losses
-
-    def _warn_without_stage_switch(self) -> None:
-        if (not self.training or not self.has_stage2
-                or self._switch_epoch is not None or self._warned_no_switch):
-            return
-        self._warned_no_switch = True
-        print_log(
-            'SHIKEHead is training without SHIKEStageSwitchHook: only stage '
-            '1 will train; stage 2 (classifier re-training with Balanced '
-            'Softmax) never runs. Add dict(type='
-            "'SHIKEStageSwitchHook', switch_epoch=..., stage2_lr=...) to "
-            'custom_hooks, or set model.head.bal_loss=None for a '
-            'single-stage model',
-            logger='current',
-            level=logging.WARNING)
 
     def _get_predictions(
         self, logits: torch.Tensor,

@@ -21,6 +21,11 @@ class TrainPriorPostProcessor(nn.Module):
         super().__init__()
         self.register_buffer('log_train_prior', None, persistent=False)
 
+    @property
+    def needs_class_counts(self) -> bool:
+        """Whether its output depends on the training prior."""
+        return True
+
     def set_class_counts(self, counts: Sequence[int]) -> None:
         """Store ``log pi`` of the training counts ``[C]``."""
         self.log_train_prior = log_prior_from_counts(counts)
@@ -35,9 +40,9 @@ class TrainPriorPostProcessor(nn.Module):
         name = type(self).__name__
         if self.log_train_prior is None:
             raise RuntimeError(
-                f'{name} needs the training class counts: ClassCountsHook '
-                'hands them to the head in a training run (a test run, '
-                'tools/test.py, does not yet); elsewhere call '
+                f'{name} needs the training class counts: in a run '
+                '(tools/train.py, tools/test.py) ClassCountsHook hands them '
+                'to the head; elsewhere call '
                 'head.set_class_counts(counts) with the counts of '
                 'shike_mm.datasets.class_counts.trained_class_counts('
                 "checkpoint['meta'].get('train_class_counts'), "

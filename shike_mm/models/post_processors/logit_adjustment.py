@@ -32,6 +32,11 @@ class LogitAdjustment(TrainPriorPostProcessor):
             raise ValueError(f'LogitAdjustment.tau must be >= 0, got {tau}')
         self.tau = float(tau)
 
+    @property
+    def needs_class_counts(self) -> bool:
+        """Whether it adjusts at all (``tau > 0``)."""
+        return self.tau != 0
+
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
         if self.tau == 0:
             return logits

@@ -49,6 +49,20 @@ class TargetPriorAdjustment(TrainPriorPostProcessor):
                        'TargetPriorAdjustment.target_prior').log(),
             persistent=False)
 
+    def check_num_classes(self, num_classes: int) -> None:
+        """Refuse a ``target_prior`` without one entry per class."""
+        if len(self.log_target_prior) != num_classes:
+            raise ValueError(
+                f'TargetPriorAdjustment.target_prior has '
+                f'{len(self.log_target_prior)} entries, but the head has '
+                f'num_classes={num_classes}; give one probability per class')
+
+    @property
+    def needs_class_counts(self) -> bool:
+        """Whether it removes the training prior (``trained_on='train'``).
+        """
+        return self.trained_on == 'train'
+
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
         if len(self.log_target_prior) != logits.shape[-1]:
             raise ValueError(

@@ -50,19 +50,33 @@ def check_prior(prior: Union[Sequence[float], torch.Tensor],
     return prior
 
 
-def load_prior(prior: Union[str, Sequence[float]], name: str) -> torch.Tensor:
-    """A prior given as a list, or as a JSON file with a ``prior`` list
-    (what ``tools/analysis_tools/prior_shift_eval.py --estimate-prior``
-    writes), checked by :func:`check_prior`."""
+def load_prior(prior: Union[str, Sequence[float]],
+               name: str,
+               num_classes: Optional[int] = None,
+               key: str = 'prior') -> torch.Tensor:
+    """A prior given as a list, or as a JSON file with the list under
+    ``key``, checked by :func:`check_prior`.
+
+    Args:
+        prior (Sequence[float] | str): ``[C]`` probabilities, or a JSON file
+            such as ``tools/analysis_tools/prior_shift_eval.py
+            --estimate-prior`` writes (``prior``) or
+            ``tools/analysis_tools/expert_aggregation.py`` writes
+            (``weights``).
+        name (str): What the prior is, for error messages.
+        num_classes (int, optional): The expected length. Defaults to None.
+        key (str): The key of the list in a JSON file. Defaults to
+            ``'prior'``.
+    """
     if isinstance(prior, str):
         try:
             with open(prior) as f:
-                prior = json.load(f)['prior']
+                prior = json.load(f)[key]
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise ValueError(
-                f'{name}={prior!r}: not a JSON file with a "prior" list '
+                f'{name}={prior!r}: not a JSON file with a "{key}" list '
                 f'({type(error).__name__}: {error})') from error
-    return check_prior(prior, name)
+    return check_prior(prior, name, num_classes)
 
 
 def log_prior_from_counts(

@@ -142,15 +142,18 @@ def test_decay_frozen_reproduces_torch_1_11_weight_decay(
 
 
 class LearningRateRecorder(Hook):
-    """Records the learning rate each epoch trains with."""
+    """Records the learning rate each epoch trains with: of the first
+    param group (``lrs``) and of every group (``group_lrs``)."""
 
     priority = 'LOWEST'
 
     def __init__(self):
         self.lrs = []
+        self.group_lrs = []
 
     def before_train_epoch(self, runner):
-        self.lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
+        self.group_lrs.append(runner.optim_wrapper.get_lr()['lr'])
+        self.lrs.append(self.group_lrs[-1][0])
 
 
 def official_lr(epoch):
@@ -262,19 +265,6 @@ def test_head_without_stage2_is_refused(tiny_shike_cfg, run_in_process):
         run_in_process(cfg)
 
 
-def test_training_without_the_hook_warns_at_the_start(tiny_shike_cfg,
-                                                      run_in_process,
-                                                      read_log):
-    cfg = tiny_shike_cfg(max_epochs=1)
-    cfg.custom_hooks = []
-    run_in_process(cfg)
-    log = read_log(cfg.work_dir)
-    warning = ('WARNING - SHIKEHead is training without '
-               'SHIKEStageSwitchHook: only stage 1 will train')
-    assert log.count(warning) == 1
-    assert log.index(warning) < log.index('Epoch(train) [1][1/1]')
-
-
 def test_a_single_stage_head_trains_without_the_hook_quietly(
         tiny_shike_cfg, run_in_process, read_log):
     cfg = tiny_shike_cfg(max_epochs=1)
@@ -365,3 +355,50 @@ def test_resumed_and_loaded_checkpoints_must_agree_with_the_stage(
         lambda k: 'running' not in k and after[k].is_floating_point())
     assert changed and all(
         k.startswith('head.retrain_classifiers.') for k in changed)
+
+
+def _train_recording_lr(cfg):
+    recorder = LearningRateRecorder()
+    with bypass_cifar_md5():
+        runner = Runner.from_cfg(cfg)
+        runner.register_hook(recorder)
+        runner.train()
+    return recorder
+
+
+def test_stage2_lr_is_a_factor_of_each_groups_configured_lr(tiny_shike_cfg):
+    """The constant LR of the tiny config (no schedulers) restarts at
+    stage2_lr_factor x lr in stage 2; a group with lr_mult keeps it."""
+    cfg = tiny_shike_cfg(max_epochs=3, switch_epoch=2)
+    cfg.custom_hooks[0].stage2_lr_factor = 0.2
+    cfg.optim_wrapper.paramwise_cfg = dict(
+        custom_keys={'head.retrain_classifiers': dict(lr_mult=3.0)})
+    recorder = _train_recording_lr(cfg)
+    assert recorder.lrs == pytest.approx([0.15, 0.15, 0.2 * 0.15])
+    first, last = recorder.group_lrs[0], recorder.group_lrs[-1]
+    assert sorted(set(first)) == pytest.approx([0.15, 0.45])
+    assert last == pytest.approx([0.2 * lr for lr in first])
+
+
+def test_auto_scale_lr_scales_both_stages(tiny_shike_cfg):
+    """Batch 100 on a config set for 200: half the LR in both stages."""
+    cfg = tiny_shike_cfg(max_epochs=3, switch_epoch=2)
+    cfg.auto_scale_lr = dict(base_batch_size=200, enable=True)
+    recorder = _train_recording_lr(cfg)
+    stage2_lr = cfg.custom_hooks[0].stage2_lr_factor * 0.075
+    assert recorder.lrs == pytest.approx([0.075, 0.075, stage2_lr])
+
+
+def test_the_absolute_stage2_lr_is_refused_naming_its_replacement(
+        tiny_shike_cfg, run_in_process):
+    cfg = tiny_shike_cfg()
+    cfg.custom_hooks[0] = dict(
+        type='SHIKEStageSwitchHook', switch_epoch=2, stage2_lr=0.0375)
+    with pytest.raises(ValueError) as error:
+        run_in_process(cfg)
+    assert ('SHIKEStageSwitchHook: stage2_lr=0.0375 is no longer an option: '
+            'the stage-2 LR is stage2_lr_factor, a factor of '
+            'optim_wrapper.optimizer.lr, so that --auto-scale-lr scales it '
+            'too. Replace stage2_lr with stage2_lr_factor = stage2_lr / '
+            'optim_wrapper.optimizer.lr (e.g. 0.0375 / 0.15 = 0.25)') in str(
+                error.value)

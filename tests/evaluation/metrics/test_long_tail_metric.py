@@ -241,7 +241,7 @@ def test_counts_handed_over_by_the_run():
     assert metric.train_class_counts is None
     # The evaluated dataset's metainfo is no source of training counts.
     metric.dataset_meta = {'train_class_counts': [500] * 4}
-    metric.set_train_class_counts(TRAIN_COUNTS, 'the training dataset')
+    metric.set_class_counts(TRAIN_COUNTS, 'the training dataset')
     _assert_metrics(_evaluate(metric))
 
 
@@ -257,10 +257,10 @@ def test_counts_from_a_training_split_file(tmp_path):
 
 def test_explicit_counts_must_agree_with_the_run():
     metric = LongTailMetric(topk=(1, 2), class_counts=TRAIN_COUNTS)
-    metric.set_train_class_counts(TRAIN_COUNTS, 'the training dataset')
+    metric.set_class_counts(TRAIN_COUNTS, 'the training dataset')
     _assert_metrics(_evaluate(metric))
     with pytest.raises(ValueError) as error:
-        metric.set_train_class_counts([500] * 4, 'the training dataset X')
+        metric.set_class_counts([500] * 4, 'the training dataset X')
     message = str(error.value)
     assert 'LongTailMetric.class_counts (4 classes, 289 images)' in message
     assert 'does not match the training dataset X (4 classes, 2000 ' \
@@ -350,7 +350,7 @@ def test_evaluator_on_an_lt_val_split(tmp_path):
     assert np.bincount(val.get_gt_labels()).tolist() == [2, 2, 2, 2]
 
     metric = METRICS.build(dict(type='LongTailMetric', topk=(1, 2)))
-    metric.set_train_class_counts(TRAIN_COUNTS, 'the training dataset')
+    metric.set_class_counts(TRAIN_COUNTS, 'the training dataset')
     evaluator = Evaluator(metric)
     evaluator.dataset_meta = val.metainfo
     data_samples = [

@@ -71,3 +71,21 @@ def test_other_heads_are_refused(head, message):
     with pytest.raises(TypeError, match=message):
         MODELS.build(
             dict(type='PostProcessedHead', head=head, post_processors=[]))
+
+
+def test_a_target_prior_of_another_length_is_refused_when_built():
+    init_default_scope('mmpretrain')
+    with pytest.raises(ValueError) as error:
+        MODELS.build(
+            dict(
+                type='PostProcessedHead',
+                head=HEAD,
+                post_processors=[
+                    dict(
+                        type='TargetPriorAdjustment',
+                        target_prior=[0.5, 0.5],
+                        trained_on='balanced')
+                ]))
+    assert ('TargetPriorAdjustment.target_prior has 2 entries, but the head '
+            'has num_classes=3; give one probability per class') in str(
+                error.value)

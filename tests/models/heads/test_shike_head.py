@@ -1,4 +1,6 @@
 """SHIKEHead: per-expert cosine classifiers, two stages, SHIKE losses."""
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -252,3 +254,31 @@ def test_expert_taus_must_match_the_experts():
             r'SHIKEHead\(num_experts=3\)'):
         _head(
             bal_loss=dict(type='BalancedSoftmaxLoss', expert_taus=(0.0, 1.0)))
+
+
+def test_expert_weights_from_the_file_expert_aggregation_writes(tmp_path):
+    path = tmp_path / 'expert_weights.json'
+    path.write_text(
+        json.dumps(dict(weights=[0.5, 0.3, 0.2], stopped_early=False)))
+    head = _head(expert_weights=str(path))
+    torch.testing.assert_close(head.expert_weights,
+                               torch.tensor([0.5, 0.3, 0.2]))
+    path.write_text(json.dumps(dict(prior=[0.5, 0.3, 0.2])))
+    with pytest.raises(ValueError) as error:
+        _head(expert_weights=str(path))
+    assert str(error.value).startswith(
+        f'SHIKEHead.expert_weights={str(path)!r}: not a JSON file with a '
+        '"weights" list')
+
+
+def test_a_target_prior_of_another_length_is_refused_when_built():
+    with pytest.raises(ValueError) as error:
+        _head(post_processors=[
+            dict(
+                type='TargetPriorAdjustment',
+                target_prior=[0.25] * 4,
+                trained_on='balanced')
+        ])
+    assert str(error.value) == (
+        'TargetPriorAdjustment.target_prior has 4 entries, but the head has '
+        'num_classes=6; give one probability per class')

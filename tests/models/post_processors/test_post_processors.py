@@ -114,6 +114,36 @@ def test_chain_applies_in_order_and_hands_the_counts_on():
     assert chain.state_dict() == {}
 
 
+@pytest.mark.parametrize('post_processors, needs', [
+    ([dict(type='LogitAdjustment', tau=1.0)], True),
+    ([dict(type='LogitAdjustment', tau=0.0)], False),
+    ([
+        dict(
+            type='TargetPriorAdjustment',
+            target_prior=TARGET,
+            trained_on='train')
+    ], True),
+    ([
+        dict(
+            type='TargetPriorAdjustment',
+            target_prior=TARGET,
+            trained_on='balanced')
+    ], False),
+    ([dict(type='TemperatureScaling', temperature=2.0)], False),
+    ([
+        dict(type='TemperatureScaling', temperature=2.0),
+        dict(type='LogitAdjustment', tau=1.0)
+    ], True),
+    ([], False),
+])
+def test_chain_says_whether_its_output_needs_the_counts(
+        post_processors, needs):
+    chain = PostProcessorChain(post_processors)
+    assert chain.needs_class_counts is needs
+    if not needs:  # it predicts without them
+        chain(_logits())
+
+
 def test_chain_wants_a_list():
     with pytest.raises(TypeError, match='list of configs'):
         PostProcessorChain(dict(type='LogitAdjustment'))
