@@ -3,6 +3,7 @@ strictly when the model is built, frozen, and left out of checkpoints."""
 import hashlib
 import logging
 import re
+from itertools import chain
 from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
 import torch
@@ -135,16 +136,29 @@ class PretrainedBase(BaseModule):
         # The weights are set: the model's init_weights must not touch them.
         self._is_init = True
         self.module._is_init = True
-        self._base_ids = {id(t) for t in self._own_tensors()}
+        # Where each base tensor lives (module, name): the modules survive
+        # wrapping, ``.to()`` (which replaces buffers) and deep copies.
+        self._base_entries = [
+            (owner, name) for owner in self.module.modules()
+            for name, tensor in chain(owner._parameters.items(),
+                                      owner._buffers.items())
+            if tensor is not None
+        ]
         if frozen:
             for param in self.module.parameters():
                 param.requires_grad_(False)
             self._register_state_dict_hook(self._drop_base_weights)
             self._register_load_state_dict_pre_hook(self._fill_base_weights)
 
-    def _own_tensors(self) -> Iterator[torch.Tensor]:
-        yield from self.module.parameters()
-        yield from self.module.buffers()
+    def _base_ids(self) -> set:
+        ids = set()
+        for owner, name in self._base_entries:
+            tensor = owner._parameters.get(name)
+            if tensor is None:
+                tensor = owner._buffers.get(name)
+            if tensor is not None:
+                ids.add(id(tensor))
+        return ids
 
     def named_base_tensors(self,
                            prefix: str = ''
@@ -152,10 +166,11 @@ class PretrainedBase(BaseModule):
         """The base weights under their current names (blocks wrapped by
         adapters included; a block shared by several wrappers once per
         name), each prefixed with ``prefix``."""
+        base = self._base_ids()
         for named in (self.named_parameters(remove_duplicate=False),
                       self.named_buffers(remove_duplicate=False)):
             for name, tensor in named:
-                if id(tensor) in self._base_ids:
+                if id(tensor) in base:
                     yield prefix + name, tensor
 
     def _drop_base_weights(self, module, state_dict, prefix, local_metadata):

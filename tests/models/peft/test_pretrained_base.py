@@ -2,6 +2,7 @@
 frozen weights left out of state dicts (and filled back in when a
 trainable-only state dict loads), their content hash, and one clear error
 for every base checkpoint that does not fit."""
+import copy
 import logging
 
 import pytest
@@ -116,6 +117,9 @@ def test_frozen_weights_stay_out_of_state_dicts_and_fill_back_in(tmp_path):
     fresh.load_state_dict(saved, strict=True)
     images = torch.randn(2, 3, 32, 32)
     assert torch.equal(fresh(images)[0], model(images)[0])
+    # A copy (an EMA model) and a converted model keep the rule.
+    assert set(copy.deepcopy(model).state_dict()) == set(saved)
+    assert set(model.double().state_dict()) == set(saved)
 
 
 def test_full_fine_tuning_keeps_and_trains_the_base(tmp_path):
