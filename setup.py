@@ -80,9 +80,9 @@ setup(
         CLIP,
         # onnx and onnxruntime: the export test checks ONNX outputs;
         # open_clip_torch: the CLIP tool tests tokenize prompts.
-        'tests': [
-            'pytest>=7', 'scikit-learn', 'matplotlib', 'onnx', 'onnxruntime'
-        ] + CLIP,
+        'tests':
+        ['pytest>=7', 'scikit-learn', 'matplotlib', 'onnx', 'onnxruntime'] +
+        CLIP,
         'demo': ['scikit-learn', 'matplotlib'],
     },
     cmdclass={'build_py': BuildPyWithMimFiles},

@@ -129,8 +129,8 @@ def _logit_adjusted_reference(z, y, counts, tau):
     log_prior = torch.log(counts.to(z) / counts.to(z).sum())
     total = z.new_zeros(())
     for b in range(z.shape[0]):
-        total = total - torch.log_softmax(z[b] + tau * log_prior,
-                                          dim=0)[int(y[b])]
+        total = total - torch.log_softmax(
+            z[b] + tau * log_prior, dim=0)[int(y[b])]
     return total / z.shape[0]
 
 
