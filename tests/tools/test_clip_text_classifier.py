@@ -103,3 +103,22 @@ def test_bad_input_is_one_clear_error(clip_checkpoint, names_file, tmp_path,
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1].startswith(
         'clip_text_classifier.py: error: ')
+
+
+def test_placeholder_class_names_are_refused(clip_checkpoint, tmp_path,
+                                             tiny_image_folder, load_tool):
+    # Places-LT without class names: class_0, class_1, ...
+    config = tmp_path / 'places.py'
+    config.write_text(
+        "train_dataloader = dict(dataset=dict(type='PlacesLT', "
+        f"data_root='{tiny_image_folder}', ann_file='train.txt', "
+        "num_classes=4))\n")
+    with pytest.raises(
+            ValueError,
+            match='names its classes class_0, '
+            'class_1, ... \\(placeholders'):
+        load_tool(TOOL).main([
+            str(clip_checkpoint),
+            str(tmp_path / 'out.pth'), '--config',
+            str(config)
+        ])

@@ -27,6 +27,7 @@ whose vocabulary ships with the package: nothing is downloaded.
 import argparse
 import os
 import os.path as osp
+import re
 import sys
 import time
 
@@ -108,9 +109,17 @@ def dataset_class_names(config: str):
     dataset_cfg = dict(cfg.train_dataloader.dataset, lazy_init=True)
     dataset = DATASETS.build(dataset_cfg)
     classes = dataset.metainfo.get('classes')
+    if not classes:  # some datasets name their classes when they load
+        dataset.full_init()
+        classes = dataset.metainfo.get('classes')
     if not classes:
         raise ValueError(f'{config}: the training dataset has no classes in '
                          'its metainfo; give --class-names')
+    if all(re.fullmatch(r'class_\d+', str(name)) for name in classes):
+        raise ValueError(
+            f'{config}: the training dataset names its classes '
+            f'{classes[0]}, {classes[1]}, ... (placeholders, not words a '
+            'text tower knows); give --class-names')
     head = cfg.model.get('head') or {}
     return list(classes), head.get('num_classes')
 
