@@ -6,6 +6,7 @@ from setuptools.command.build_py import build_py
 
 HERE = osp.dirname(osp.abspath(__file__))
 OPENMMLAB = ['mmpretrain>=1.2.0,<2', 'mmengine>=0.10.7,<1']
+CLIP = ['open_clip_torch>=3.3,<4']
 
 
 def read_version():
@@ -51,6 +52,8 @@ setup(
     python_requires='>=3.8',
     packages=find_packages(include=['shike_mm', 'shike_mm.*']),
     include_package_data=True,
+    # Class names of the long-tailed benchmarks, for CLIP prompts.
+    package_data={'shike_mm.datasets': ['class_names/*.txt']},
     # MMPretrain and MMEngine come from OpenMMLab or from the OneDL forks,
     # which install the same modules under other distribution names. A
     # requirement on either name would make pip install it over the other,
@@ -70,13 +73,19 @@ setup(
             'onedl-mmengine>=0.10.8,<1',
             'onedl-mmcv>=2.0.0,<2.4.0',
         ],
-        # onnx and onnxruntime: the export test checks ONNX outputs. The
-        # style tools are pinned: another version formats differently, and
-        # CI runs tools/misc/check_style.sh before the tests.
+        # CLIP's tokenizer for tools/misc/clip_text_classifier.py: the
+        # open_clip_torch wheel ships the BPE vocabulary, so nothing is
+        # downloaded (it brings timm, ftfy, regex and safetensors along).
+        'clip':
+        CLIP,
+        # onnx and onnxruntime: the export test checks ONNX outputs;
+        # open_clip_torch: the CLIP tool tests tokenize prompts. The style
+        # tools are pinned: another version formats differently, and CI
+        # runs tools/misc/check_style.sh before the tests.
         'tests': [
             'pytest>=7', 'scikit-learn', 'matplotlib', 'onnx', 'onnxruntime',
             'flake8==7.5.0', 'isort==9.0.2', 'yapf==0.43.0'
-        ],
+        ] + CLIP,
         'demo': ['scikit-learn', 'matplotlib'],
     },
     cmdclass={'build_py': BuildPyWithMimFiles},

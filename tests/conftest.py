@@ -103,6 +103,23 @@ def load_tool():
     return _load_tool
 
 
+@pytest.fixture(scope='session')
+def fake_clip(tmp_path_factory):
+    """A tiny random CLIP as OpenAI ships them (``archive``, a TorchScript
+    file, and its ``state`` in OpenAI's keys: ViT width 64, 2 blocks,
+    patch 8 on 32x32 images; a 2-block text tower of width 64) and the
+    same converted by ``clip_to_mm.py`` (``converted``)."""
+    from types import SimpleNamespace
+
+    from shike_mm.testing import write_fake_clip_archive
+    root = tmp_path_factory.mktemp('fake_clip')
+    archive, converted = root / 'ViT-tiny.pt', root / 'clip-tiny.pth'
+    state = write_fake_clip_archive(str(archive))
+    _load_tool('model_converters/clip_to_mm.py').main(
+        [str(archive), str(converted)])
+    return SimpleNamespace(archive=archive, state=state, converted=converted)
+
+
 SHIKE_CIFAR_CONFIG = osp.join(REPO_ROOT, 'configs', 'shike',
                               'shike_r32_cifar100-lt-if100.py')
 

@@ -21,6 +21,9 @@ def test_wheel_ships_configs_and_tools(tmp_path):
     for required in [
             'shike_mm/__init__.py',
             'shike_mm/utils/checkpoint.py',
+            'shike_mm/datasets/class_names/imagenet-lt.txt',
+            'shike_mm/datasets/class_names/places-lt.txt',
+            'shike_mm/datasets/class_names/cifar100.txt',
             'shike_mm/.mim/configs/_base_/default_runtime.py',
             'shike_mm/.mim/configs/shike/shike_r32_cifar100-lt-if100.py',
             'shike_mm/.mim/tools/train.py',

@@ -12,8 +12,10 @@ EXPECTED = {
     'MODELS': [
         'CIFARResNet', 'DKFNeck', 'ConvNeXtExpertStage', 'SwinExpertStage',
         'ViTExpertStage', 'SHIKEHead', 'DKTLoss', 'MutualKDLoss',
-        'BalancedSoftmaxLoss'
+        'BalancedSoftmaxLoss', 'LogitAdjustedLoss', 'CosineClsHead',
+        'AdaptFormerModel', 'PretrainedBase', 'AverageLogitTTA'
     ],
+    'TRANSFORMS': ['CropView'],
     'DATASETS':
     ['CIFAR10LT', 'CIFAR100LT', 'ImageNetLT', 'PlacesLT', 'INaturalist2018'],
     'DATA_SAMPLERS': ['ClassAwareSampler'],
@@ -41,6 +43,7 @@ def test_every_registered_class_lives_in_its_role_folder():
         'DATA_SAMPLERS': 'shike_mm.datasets.samplers.',
         'METRICS': 'shike_mm.evaluation.metrics.',
         'HOOKS': 'shike_mm.engine.hooks.',
+        'TRANSFORMS': 'shike_mm.datasets.transforms.',
     }
     for registry_name, prefix in roles.items():
         registry = getattr(mmpretrain_registry, registry_name)

@@ -12,6 +12,7 @@ import mmengine
 import torch
 from mmengine.config import Config, ConfigDict
 
+from shike_mm.datasets.transforms import CROP_ENSEMBLES, crop_ensemble_pipeline
 from shike_mm.utils import find_config
 from shike_mm.utils.cli import (add_cfg_options, add_launcher,
                                 add_trust_checkpoint, built_runner,
@@ -46,6 +47,19 @@ def parse_args(argv=None):
         help='test-time augmentation: average the scores over the config\'s '
         'tta_pipeline, or, when the training pipeline flips images '
         'horizontally, over the image and its mirror')
+    parser.add_argument(
+        '--crop-ensemble',
+        choices=sorted(CROP_ENSEMBLES),
+        help='test-time ensemble of the five crops (corners and centre) of '
+        'each image, or of them and their mirrors (ten), averaging the '
+        'views\' logits (LIFT); overrides the config\'s '
+        'crop_ensemble.views')
+    parser.add_argument(
+        '--crop-resize',
+        type=int,
+        help='short edge the image is resized to before the crops '
+        '(default: the config\'s crop_ensemble.resize; LIFT: crop size + '
+        '24)')
     parser.add_argument(
         '--amp', action='store_true', help='mixed-precision inference')
     parser.add_argument(
@@ -96,6 +110,38 @@ def add_test_time_augmentation(cfg):
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
 
 
+def add_crop_ensemble(cfg, args) -> None:
+    """Test on the crops of a five- or ten-crop ensemble of the config's
+    test pipeline, averaging their logits (:class:`AverageLogitTTA`), when
+    ``--crop-ensemble`` or the config's ``crop_ensemble.views`` asks for
+    one.
+
+    ``crop_ensemble = dict(views=None | 'five' | 'ten', resize=N)`` in a
+    config is the default of ``--crop-ensemble`` and ``--crop-resize``.
+    """
+    settings = cfg.get('crop_ensemble') or {}
+    views = args.crop_ensemble or settings.get('views')
+    resize = args.crop_resize or settings.get('resize')
+    if views is not None and args.tta:
+        raise ValueError('--tta and the crop ensemble (--crop-ensemble or '
+                         'crop_ensemble.views) both choose the test-time '
+                         'views; use one')
+    if views is None:
+        if args.crop_resize is not None:
+            raise ValueError('--crop-resize applies to a crop ensemble only '
+                             '(--crop-ensemble)')
+        return
+    if resize is None:
+        raise ValueError(
+            'A crop ensemble needs the short edge to resize to before '
+            'cropping: give --crop-resize, or crop_ensemble.resize in the '
+            'config')
+    cfg.tta_pipeline = crop_ensemble_pipeline(
+        cfg.test_dataloader.dataset.pipeline, views, resize)
+    cfg.tta_model = dict(type='AverageLogitTTA')
+    add_test_time_augmentation(cfg)
+
+
 def merge_args(cfg, args):
     """Fold the command-line arguments into the config."""
     cfg.launcher = args.launcher
@@ -136,6 +182,8 @@ def merge_args(cfg, args):
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    # After the overrides, which may set crop_ensemble.
+    add_crop_ensemble(cfg, args)
     return cfg
 
 

@@ -253,9 +253,17 @@ def load_checkpoint_checked(model: nn.Module,
         dict: The loaded checkpoint.
 
     Raises:
-        CheckpointMismatchError: On a mismatch with ``strict=True``.
+        CheckpointMismatchError: On a mismatch with ``strict=True``, and
+            for a checkpoint trained on other base weights than the
+            model's ``PretrainedBase`` holds (whatever ``strict``).
     """
+    from shike_mm.models.peft.pretrained_base import base_weights_problems
     checkpoint = _load_checkpoint(filename, map_location=map_location)
+    errors, warnings = base_weights_problems(model, checkpoint, filename)
+    if errors:
+        raise CheckpointMismatchError('; '.join(errors))
+    for warning in warnings:
+        print_log(warning, logger='current', level=logging.WARNING)
     state_dict = checkpoint.get('state_dict', checkpoint)
     problem = describe_checkpoint_mismatch(
         filename, checkpoint_mismatch(model, state_dict))

@@ -33,9 +33,11 @@ def _load_script(path, name):
     return module
 
 
-def test_model_index_imports_the_metafile():
+def test_model_index_imports_the_metafiles():
     index = load(osp.join(REPO_ROOT, 'model-index.yml'))
-    assert index['Import'] == ['configs/shike/metafile.yml']
+    assert index['Import'] == [
+        'configs/shike/metafile.yml', 'configs/lift/metafile.yml'
+    ]
 
 
 def test_list_models_has_every_metafile_model():

@@ -1,5 +1,8 @@
 """Independent float64 references for the SHIKE losses, written from the
-spec formulas with explicit loops (readable, slow, never vectorised)."""
+spec formulas with explicit loops (readable, slow, never vectorised), and
+the reference of LIFT's model (``lift_reference.py``)."""
+import importlib.util
+import os.path as osp
 from types import SimpleNamespace
 
 import pytest
@@ -133,3 +136,13 @@ def reference():
         mutual_kd=mutual_kd,
         balanced_softmax=balanced_softmax,
         cosine_logits=cosine_logits)
+
+
+@pytest.fixture(scope='session')
+def lift_reference():
+    """The float64 reference of LIFT's model (``lift_reference.py``)."""
+    spec = importlib.util.spec_from_file_location(
+        'lift_reference', osp.join(osp.dirname(__file__), 'lift_reference.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

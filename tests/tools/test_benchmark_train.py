@@ -254,3 +254,24 @@ def test_mkd_benchmark_compares_both_formulas(capsys, load_tool):
     if peaks[0] is not None:  # glibc or CUDA
         pairwise, closed_form = peaks
         assert closed_form < pairwise
+
+
+def test_lift_step_against_full_fine_tuning(benchmark_train, tmp_path):
+    """The LIFT config and its full fine-tuning variant, each without its
+    weight files (the step's cost does not depend on the weights)."""
+    no_files = ['model.head.text_weights=None']
+    out = tmp_path / 'bench.json'
+    benchmark_train.main([
+        'lift/lift_clip-vit-b16_imagenet-lt.py', '--baseline',
+        'lift/lift_clip-vit-b16_imagenet-lt_full-ft.py', '--amp', 'none',
+        '--batch-size', '2', '--pipeline-iters', '0', '--json',
+        str(out), '--iters', '1', '--warmup', '1', '--threads', '1',
+        '--cfg-options', 'model.backbone.module.checkpoint=None', *no_files,
+        '--baseline-cfg-options', 'model.backbone.checkpoint=None', *no_files
+    ])
+    lift, full = json.loads(out.read_text())['rows']
+    _check_measured(lift)
+    _check_measured(full)
+    assert lift['input'] == full['input'] == [224, 224]
+    with pytest.raises(SystemExit):
+        _args(benchmark_train, CIFAR_CONFIG, '--baseline-cfg-options', 'a=1')

@@ -355,3 +355,46 @@ def test_tta_with_a_prior_correcting_head(cifar_checkpoint, fake_cifar,
     scores = torch.stack([preds[i] for i in indices]).double()
     torch.testing.assert_close(
         scores, (views[0] + views[1]) / 2, atol=1e-5, rtol=1e-4)
+
+
+LIFT_CONFIG = 'lift/lift_clip-vit-b16_imagenet-lt.py'
+
+
+def _merged(load_tool, *argv):
+    from mmengine.config import Config
+
+    from shike_mm.utils import find_config
+    tool = load_tool('test.py')
+    args = tool.parse_args([LIFT_CONFIG, 'ckpt.pth', *argv])
+    return tool.merge_args(Config.fromfile(find_config(LIFT_CONFIG)), args)
+
+
+@pytest.mark.parametrize('argv, views', [
+    (['--crop-ensemble', 'five'], 5),
+    (['--crop-ensemble', 'ten', '--crop-resize', '260'], 10),
+    (['--cfg-options', 'crop_ensemble.views=five'], 5),
+])
+def test_crop_ensemble_from_the_flag_or_the_config(load_tool, argv, views):
+    cfg = _merged(load_tool, *argv)
+    assert cfg.model.type == 'AverageLogitTTA'
+    assert cfg.model.module.type == 'ImageClassifier'
+    resize, tta = cfg.test_dataloader.dataset.pipeline[-2:]
+    assert resize.scale == (260 if '260' in argv else 248)
+    assert tta.type == 'TestTimeAug'
+    combinations = 1
+    for group in tta.transforms:
+        combinations *= len(group)
+    assert combinations == views
+
+
+def test_plain_test_by_default_and_contradictions_refused(load_tool):
+    cfg = _merged(load_tool)
+    assert cfg.model.type == 'ImageClassifier'
+    assert cfg.test_dataloader.dataset.pipeline[-2].type == 'CenterCrop'
+    with pytest.raises(ValueError, match='--crop-resize applies to a crop'):
+        _merged(load_tool, '--crop-resize', '260')
+    with pytest.raises(ValueError, match='--tta and the crop ensemble'):
+        _merged(load_tool, '--tta', '--crop-ensemble', 'five')
+    with pytest.raises(ValueError, match='needs the short edge'):
+        _merged(load_tool, '--crop-ensemble', 'five', '--cfg-options',
+                'crop_ensemble.resize=None')

@@ -69,7 +69,7 @@ import mmpretrain
 import numpy as np
 import torch
 from mmcv.transforms import Compose
-from mmengine.config import Config, ConfigDict
+from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.logging import MMLogger
 from mmengine.optim import OptimWrapper, build_optim_wrapper
 from mmengine.registry import FUNCTIONS, init_default_scope
@@ -176,6 +176,11 @@ def parse_args(argv=None):
     add_cfg_options(
         parser, 'override entries of CONFIG (not the baseline), as '
         'key=value pairs')
+    parser.add_argument(
+        '--baseline-cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override entries of the baseline config, as key=value pairs')
     args = parser.parse_args(argv)
     for name in ('iters', 'window', 'batch_size', 'threads'):
         value = getattr(args, name)
@@ -188,6 +193,8 @@ def parse_args(argv=None):
         parser.error('--loader-batches must be at least 1')
     if args.iters < args.window:
         parser.error('--iters must be at least --window')
+    if args.baseline_cfg_options and not args.baseline:
+        parser.error('--baseline-cfg-options needs --baseline')
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         parser.error(f'--device {args.device}: no CUDA GPU is available')
     return args
@@ -535,6 +542,11 @@ def benchmark(name: str,
     model = build_model(cfg)
     num_classes = model.data_preprocessor.num_classes or \
         cfg.model.head.num_classes
+    if hasattr(model.head, 'set_class_counts'):
+        # A loss adjusted by the class prior (logit adjustment, Balanced
+        # Softmax) costs the same for any prior: uniform counts stand in
+        # for ClassCountsHook's.
+        model.head.set_class_counts([1] * num_classes)
     pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
     with tempfile.TemporaryDirectory() as folder:
         samples = pipeline_samples(cfg, folder, num_classes)
@@ -718,7 +730,9 @@ def main(argv=None):
         print_environment(args, env)
         rows = [benchmark(args.config, args, device, args.cfg_options)]
         if args.baseline:
-            rows.append(benchmark(args.baseline, args, device))
+            rows.append(
+                benchmark(args.baseline, args, device,
+                          args.baseline_cfg_options))
         report(args, env, rows)
     finally:
         logger.setLevel(log_level)

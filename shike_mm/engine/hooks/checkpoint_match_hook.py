@@ -4,6 +4,9 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
+from shike_mm.models.peft.pretrained_base import (BASE_WEIGHTS_META_KEY,
+                                                  base_weights_of,
+                                                  base_weights_problems)
 from shike_mm.utils.checkpoint import (CheckpointMismatchError,
                                        checkpoint_mismatch,
                                        describe_checkpoint_mismatch)
@@ -26,6 +29,12 @@ class CheckpointMatchHook(Hook):
     - otherwise (``load_from`` in training, for fine-tuning) a WARNING
       names the checkpoint and the first keys of each kind.
 
+    Models built on frozen base weights (``PretrainedBase``) save only what
+    trained; every checkpoint records the base weights' content hash in
+    ``meta['base_weights']``, and a checkpoint trained on other base
+    weights always stops the run, naming both hashes (one that records
+    none gets a WARNING).
+
     Args:
         strict (bool): Treat a mismatch of a non-resumed checkpoint as an
             error. Defaults to False.
@@ -36,11 +45,25 @@ class CheckpointMatchHook(Hook):
     def __init__(self, strict: bool = False) -> None:
         self.strict = strict
 
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        model = runner.model.module if is_model_wrapper(
+    @staticmethod
+    def _model(runner):
+        return runner.model.module if is_model_wrapper(
             runner.model) else runner.model
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        bases = base_weights_of(self._model(runner))
+        if bases:
+            checkpoint.setdefault('meta', {})[BASE_WEIGHTS_META_KEY] = bases
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        model = self._model(runner)
         name = runner.cfg.get('load_from') or \
             f'(the latest checkpoint in {runner.work_dir})'
+        errors, warnings = base_weights_problems(model, checkpoint, name)
+        if errors:
+            raise CheckpointMismatchError('; '.join(errors))
+        for warning in warnings:
+            runner.logger.warning(warning)
         problem = describe_checkpoint_mismatch(
             name,
             checkpoint_mismatch(model, checkpoint.get('state_dict',

@@ -1,5 +1,5 @@
-"""Balanced Softmax: cross-entropy on logits shifted by the log class
-counts."""
+"""Balanced Softmax and logit adjustment: cross-entropy on logits shifted by
+``tau`` times the log class counts."""
 from typing import Optional, Sequence
 
 import torch
@@ -11,12 +11,22 @@ from .utils import upcast_logits
 
 
 @MODELS.register_module()
+@MODELS.register_module(name='LogitAdjustedLoss')
 class BalancedSoftmaxLoss(nn.Module):
-    """Cross-entropy of ``logits + log(class_counts)``, summed over experts.
+    """Cross-entropy of ``logits + tau * log(class_counts)``, summed over
+    experts.
 
     Each expert's loss is a batch mean; the expert losses are summed, as in
     SHIKE's classifier re-training stage. Classes with zero count get a
     ``-inf`` shifted logit, i.e. no probability mass.
+
+    ``tau = 1`` (the default) is Balanced Softmax (Ren et al., NeurIPS
+    2020). Any ``tau`` is the logit-adjusted loss of Menon et al. (ICLR
+    2021), ``CE(z + tau * log(pi), y)`` with the class prior ``pi = n / N``,
+    which LIFT trains with (``tau = 1``): ``tau * log(pi)`` and
+    ``tau * log(n)`` differ by ``tau * log(N)``, the same for every class,
+    which cross-entropy ignores. The class is registered under both names,
+    ``BalancedSoftmaxLoss`` and ``LogitAdjustedLoss``.
 
     ``expert_taus`` gives each expert ``m`` its own strength, the
     cross-entropy of ``logits_m + tau_m * log(class_counts)`` (BalPoE,
@@ -27,8 +37,10 @@ class BalancedSoftmaxLoss(nn.Module):
 
     Args:
         loss_weight (float): Weight of the loss. Defaults to 1.0.
-        expert_taus (Sequence[float], optional): One ``tau`` per expert.
-            Defaults to None: every expert uses ``tau = 1`` (SHIKE).
+        tau (float): Strength of every expert's adjustment, at least 0.
+            Defaults to 1.0 (Balanced Softmax; SHIKE and LIFT).
+        expert_taus (Sequence[float], optional): One ``tau`` per expert,
+            instead of ``tau``. Defaults to None.
 
     Inputs:
         logits (Tensor): Expert logits ``[M, B, C]``, or ``[B, C]`` for one.
@@ -41,10 +53,21 @@ class BalancedSoftmaxLoss(nn.Module):
 
     def __init__(self,
                  loss_weight: float = 1.0,
+                 tau: float = 1.0,
                  expert_taus: Optional[Sequence[float]] = None):
         super().__init__()
         self.loss_weight = loss_weight
+        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or \
+                not tau >= 0:
+            raise ValueError(f'{type(self).__name__}.tau must be a '
+                             f'non-negative number, got {tau!r}')
+        self.tau = float(tau)
         if expert_taus is not None:
+            if self.tau != 1.0:
+                raise ValueError(
+                    f'{type(self).__name__}: give tau (one strength for '
+                    'every expert) or expert_taus (one per expert), not '
+                    f'both; got tau={tau} and expert_taus={expert_taus}')
             expert_taus = tuple(float(tau) for tau in expert_taus)
             if not expert_taus or not all(tau >= 0 for tau in expert_taus):
                 raise ValueError('BalancedSoftmaxLoss.expert_taus must be '
@@ -63,16 +86,17 @@ class BalancedSoftmaxLoss(nn.Module):
         num_experts, batch_size, num_classes = logits.shape
         log_counts = class_counts.to(logits).log()
         if self.expert_taus is None:
-            shifted = logits + log_counts
+            taus = [self.tau] * num_experts
+        elif len(self.expert_taus) != num_experts:
+            raise ValueError(
+                f'BalancedSoftmaxLoss.expert_taus has '
+                f'{len(self.expert_taus)} entries for {num_experts} '
+                'experts')
         else:
-            if len(self.expert_taus) != num_experts:
-                raise ValueError(
-                    f'BalancedSoftmaxLoss.expert_taus has '
-                    f'{len(self.expert_taus)} entries for {num_experts} '
-                    'experts')
-            taus = logits.new_tensor(self.expert_taus)[:, None, None]
-            # tau = 0 leaves even a zero-count class alone (0 * -inf).
-            shifted = logits + torch.where(taus == 0, 0.0, taus * log_counts)
+            taus = self.expert_taus
+        taus = logits.new_tensor(taus)[:, None, None]
+        # tau = 0 leaves even a zero-count class alone (0 * -inf).
+        shifted = logits + torch.where(taus == 0, 0.0, taus * log_counts)
         loss_sum = F.cross_entropy(
             shifted.reshape(-1, num_classes),
             target.repeat(num_experts),

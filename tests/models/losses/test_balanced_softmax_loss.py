@@ -2,6 +2,8 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.registry import init_default_scope
+from mmpretrain.registry import MODELS
 
 from shike_mm.models.losses import BalancedSoftmaxLoss
 
@@ -119,3 +121,47 @@ def test_expert_taus_are_checked():
                                                     torch.zeros(
                                                         4, dtype=torch.long),
                                                     torch.ones(5))
+
+
+def _logit_adjusted_reference(z, y, counts, tau):
+    """LIFT's loss (Menon et al. 2021): mean_b -log softmax(z_b + tau *
+    log(n / N))[y_b], with the prior, not the counts."""
+    log_prior = torch.log(counts.to(z) / counts.to(z).sum())
+    total = z.new_zeros(())
+    for b in range(z.shape[0]):
+        total = total - torch.log_softmax(
+            z[b] + tau * log_prior, dim=0)[int(y[b])]
+    return total / z.shape[0]
+
+
+@pytest.mark.parametrize('tau', [0.5, 1.0, 2.0])
+def test_logit_adjusted_loss_is_lift_loss(reference, tau):
+    """The class registered as LogitAdjustedLoss adds tau * log(n), which
+    differs from LIFT's tau * log(pi) by a constant per sample: value and
+    gradient agree in float64."""
+    init_default_scope('mmpretrain')
+    loss = MODELS.build(dict(type='LogitAdjustedLoss', tau=tau))
+    assert isinstance(loss, BalancedSoftmaxLoss)
+    logits = reference.cosine_logits(1, 6, 5, seed=11)[0]
+    target = torch.tensor([0, 1, 2, 3, 4, 4])
+    value, grad = _value_and_grad(lambda z: loss(z, target, COUNTS), logits)
+    expected, expected_grad = _value_and_grad(
+        lambda z: _logit_adjusted_reference(z, target, COUNTS, tau), logits)
+    torch.testing.assert_close(value, expected, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-10, atol=1e-12)
+
+
+def test_tau_applies_to_every_expert(reference):
+    logits = reference.cosine_logits(3, 6, 5, seed=5).detach()
+    target = torch.tensor([0, 1, 2, 3, 4, 4])
+    torch.testing.assert_close(
+        BalancedSoftmaxLoss(tau=2.0)(logits, target, COUNTS),
+        BalancedSoftmaxLoss(expert_taus=(2.0, 2.0, 2.0))(logits, target,
+                                                         COUNTS))
+
+
+def test_tau_is_checked():
+    with pytest.raises(ValueError, match='tau must be a non-negative'):
+        BalancedSoftmaxLoss(tau=-1.0)
+    with pytest.raises(ValueError, match='not both'):
+        BalancedSoftmaxLoss(tau=2.0, expert_taus=(1.0, ))
