@@ -71,6 +71,21 @@ def test_get_model_builds_each_model(name):
         assert flops == metadata['FLOPs']
 
 
+def test_pretrained_true_without_published_weights_is_an_error():
+    config = MODELS[CIFAR10]['Config']
+    with pytest.raises(ValueError, match='has no published weights') as error:
+        get_model(CIFAR10, pretrained=True)
+    message = str(error.value)
+    assert f'python tools/train.py {config}' in message
+    assert 'python tools/model_converters/shike_official_to_mm.py' in message
+    assert f"get_model('{CIFAR10}', pretrained='shike.pth')" in message
+    # An inferencer loads pretrained weights by default.
+    with pytest.raises(ValueError, match='has no published weights'):
+        ImageClassificationInferencer(CIFAR10, device='cpu')
+    # Without weights asked for, the model builds.
+    assert get_model(CIFAR10, pretrained=False).head.num_classes == 10
+
+
 @pytest.fixture(scope='module')
 def converted_checkpoint(tmp_path_factory, load_tool):
     """An official-layout SHIKE checkpoint (ResNet-32, 3 experts, 10
