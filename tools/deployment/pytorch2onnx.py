@@ -150,10 +150,9 @@ def main(argv=None):
           (', '.join(repr(p)
                      for p in post_processors) if post_processors else 'none'))
     if not args.no_check:
-        print(
-            f'check: max |ONNX Runtime - predict()| = {difference:.2g} '
-            f'on random inputs of batch {" and ".join(map(str, CHECK_BATCHES))}'
-        )
+        batches = ' and '.join(map(str, CHECK_BATCHES))
+        print(f'check: max |ONNX Runtime - predict()| = {difference:.2g} '
+              f'on random inputs of batch {batches}')
     return out_file
 
 
