@@ -14,6 +14,7 @@ from mmpretrain import (ImageClassificationInferencer, get_model,
                         inference_model, list_models)
 
 import shike_mm  # noqa: F401  (registers the model index)
+from shike_mm.apis.flops import input_size
 from shike_mm.utils import load_local_checkpoint
 from shike_mm.utils.hub import register_model_index
 
@@ -66,8 +67,9 @@ def test_get_model_builds_each_model(name):
     assert sum(p.numel() for p in model.parameters()) == \
         metadata['Parameters']
     if 'resnet32' in name:  # the cheap ones: check FLOPs too
+        size = input_size(model._config)  # 16x16 digits, 32x32 CIFAR
         with torch.no_grad():
-            flops = FlopAnalyzer(model, torch.randn(1, 3, 32, 32)).total()
+            flops = FlopAnalyzer(model, torch.randn(1, 3, *size)).total()
         assert flops == metadata['FLOPs']
 
 
