@@ -6,7 +6,8 @@
   expert's scores;
 - :func:`expert_group_accuracy` is the expert-preference analysis: each
   expert's mean per-class accuracy in the Many/Medium/Few groups;
-- :func:`format_group_table` prints models side by side;
+- :func:`format_group_table` prints models side by side, each next to the
+  results its config's recipe is expected to give (``expected_results``);
 - ``plot_*`` write PNGs with matplotlib's Agg backend (matplotlib is
   imported only by them; install it with the ``demo`` extra).
 """
@@ -54,6 +55,9 @@ LOSS_TITLES = {
 }
 #: Line styles of the runs overlaid by :func:`plot_learning_curves`.
 RUN_STYLES = ('-', '--', ':', '-.')
+#: Config key of the results a recipe is expected to give (see
+#: :func:`check_expected_results`).
+EXPECTED_RESULTS_KEY = 'expected_results'
 
 
 @dataclass
@@ -70,12 +74,15 @@ class EvaluationResult:
         labels (np.ndarray): ``[N]`` ground-truth labels.
         expert_scores (np.ndarray, optional): ``[N, M, C]`` per-expert
             softmax scores (SHIKE heads), else None.
+        expected (dict, optional): The config's ``expected_results``: what
+            its recipe gave over several training seeds, else None.
     """
     name: str
     metrics: Dict[str, float]
     per_class: List[dict]
     labels: np.ndarray
     expert_scores: Optional[np.ndarray] = None
+    expected: Optional[dict] = None
 
     @property
     def num_experts(self) -> int:
@@ -83,6 +90,43 @@ class EvaluationResult:
         if self.expert_scores is None:
             return 0
         return self.expert_scores.shape[1]
+
+
+def check_expected_results(expected, source: str) -> Optional[dict]:
+    """Validate a config's ``expected_results``.
+
+    The field states what a recipe gave with several training seeds, so
+    that a new run can be read against it: ``dict(seeds=(0, 1, ...),
+    top1=(...), many=(...), medium=(...), few=(...))``, one test result
+    (%) per seed for each metric. Metrics may be left out.
+
+    Args:
+        expected (dict | None): The field.
+        source (str): The config, named in errors.
+
+    Returns:
+        dict | None: The field as a plain dict of tuples, or None.
+    """
+    if expected is None:
+        return None
+    expected = {key: tuple(value) for key, value in dict(expected).items()}
+    seeds = expected.get('seeds')
+    metrics = set(expected) - {'seeds'}
+    if (not seeds or len(seeds) < 2
+            or not metrics <= set(('top1', ) + SHOT_GROUPS)
+            or any(len(expected[key]) != len(seeds) for key in metrics)):
+        raise ValueError(
+            f'{source}: {EXPECTED_RESULTS_KEY} must be dict(seeds=(s1, s2, '
+            '...), top1=(...), many=(...), medium=(...), few=(...)) with '
+            f'one result per seed, got {expected}')
+    return expected
+
+
+def expected_range(values: Sequence[float]) -> str:
+    """``mean ± sample std (min-max)`` of per-seed results."""
+    values = np.asarray(values, dtype=np.float64)
+    return (f'{values.mean():.2f} ± {values.std(ddof=1):.2f} '
+            f'({values.min():.2f}-{values.max():.2f})')
 
 
 def _long_tail_metric_cfg(cfg: Config) -> dict:
@@ -164,7 +208,8 @@ def evaluate_checkpoint(
         },
         per_class=per_class,
         labels=np.asarray(labels),
-        expert_scores=np.stack(expert_scores) if expert_scores else None)
+        expert_scores=np.stack(expert_scores) if expert_scores else None,
+        expected=check_expected_results(cfg.get(EXPECTED_RESULTS_KEY), config))
 
 
 def expert_group_accuracy(result: EvaluationResult) -> np.ndarray:
@@ -200,26 +245,55 @@ def _group_sizes(per_class: List[dict]) -> Dict[str, int]:
     }
 
 
+def _seed_range(seeds: Sequence[int]) -> str:
+    seeds = list(seeds)
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f'{seeds[0]}-{seeds[-1]}'
+    return ', '.join(map(str, seeds))
+
+
 def format_group_table(results: Sequence[EvaluationResult]) -> str:
     """A Markdown table of overall top-1 and Many/Medium/Few accuracy, one
     row per model, with each group's number of classes in the header.
+
+    A model whose config states ``expected_results`` gets a second row:
+    the mean ± sample standard deviation and the range its recipe gave
+    over training seeds, followed by a note that exact digits depend on
+    the machine.
 
     Args:
         results (Sequence[EvaluationResult]): Evaluated models; the header
             takes the groups of the first.
 
     Returns:
-        str: The table.
+        str: The table (and the note).
     """
+    keys = ('top1', ) + SHOT_GROUPS
     sizes = _group_sizes(results[0].per_class)
     header = ['model', 'top-1'
               ] + [f'{GROUP_TITLES[g]} ({sizes[g]} cls)' for g in SHOT_GROUPS]
     rows = [header, ['---'] * len(header)]
+    seeds = set()
     for result in results:
-        rows.append(
-            [result.name] +
-            [f'{result.metrics[key]:.2f}' for key in ('top1', ) + SHOT_GROUPS])
-    return '\n'.join('| ' + ' | '.join(row) + ' |' for row in rows)
+        rows.append([result.name] +
+                    [f'{result.metrics[key]:.2f}' for key in keys])
+        if result.expected:
+            seeds.add(result.expected['seeds'])
+            rows.append([
+                f'{result.name}, expected (seeds '
+                f'{_seed_range(result.expected["seeds"])})'
+            ] + [
+                expected_range(result.expected[key]) if key in
+                result.expected else '-' for key in keys
+            ])
+    table = '\n'.join('| ' + ' | '.join(row) + ' |' for row in rows)
+    if seeds:
+        table += (
+            '\n\nExpected: mean ± sample standard deviation (lowest-highest) '
+            'of what the shipped recipe gave with those training seeds. The '
+            'exact digits of a run also depend on the CPU (or GPU), the '
+            'torch build and the thread count.')
+    return table
 
 
 def format_expert_table(result: EvaluationResult) -> str:

@@ -7,10 +7,11 @@ import pytest
 from mmengine.config import Config
 
 from shike_mm.apis import analysis
-from shike_mm.apis.analysis import (EvaluationResult, evaluate_checkpoint,
-                                    expert_group_accuracy, find_scalars_json,
-                                    format_expert_table, format_group_table,
-                                    load_per_class, plot_learning_curves)
+from shike_mm.apis.analysis import (EvaluationResult, check_expected_results,
+                                    evaluate_checkpoint, expert_group_accuracy,
+                                    find_scalars_json, format_expert_table,
+                                    format_group_table, load_per_class,
+                                    plot_learning_curves)
 
 GROUPS = ['many', 'many', 'medium', 'few']
 
@@ -72,6 +73,30 @@ def test_tables(result):
     experts = format_expert_table(result).splitlines()
     assert experts[2] == '| expert 1 | 100.00 | 0.00 | 0.00 |'
     assert experts[-1] == '| mean of expert logits | 75.00 | 50.00 | 50.00 |'
+
+
+def test_expected_results_sit_next_to_the_result(result):
+    result.expected = check_expected_results(
+        dict(seeds=[0, 1, 2], top1=[60.0, 64.0, 68.0], few=[40.0, 50, 60]),
+        'toy.py')
+    lines = format_group_table([result]).splitlines()
+    assert lines[2] == '| toy | 62.50 | 75.00 | 50.00 | 50.00 |'
+    # mean ± sample std (lowest-highest); a metric not stated is '-'
+    assert lines[3] == ('| toy, expected (seeds 0-2) | 64.00 ± 4.00 '
+                        '(60.00-68.00) | - | - | 50.00 ± 10.00 '
+                        '(40.00-60.00) |')
+    assert 'also depend on the CPU (or GPU), the torch build' in lines[-1]
+
+
+@pytest.mark.parametrize('expected', [
+    dict(top1=[1.0, 2.0]),
+    dict(seeds=[0], top1=[1.0]),
+    dict(seeds=[0, 1], top1=[1.0]),
+    dict(seeds=[0, 1], top5=[1.0, 2.0]),
+])
+def test_expected_results_need_one_result_per_seed(expected):
+    with pytest.raises(ValueError, match='toy.py: expected_results must'):
+        check_expected_results(expected, 'toy.py')
 
 
 def test_load_per_class_checks_the_format(tmp_path):
