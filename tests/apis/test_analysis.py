@@ -162,8 +162,12 @@ def _legends_clear_of_the_data(fig):
         assert not box.overlaps(ax.get_window_extent(renderer)), ax.title
 
 
-def test_learning_curves_overlay_runs_with_readable_legends(
+def test_learning_curves_colour_the_runs_under_one_legend(
         tmp_path, drawn_figures):
+    """Each run is one colour; line styles tell the terms and metrics
+    apart; one legend under the panels names both; every axis is
+    labelled; a term equal to the total is drawn once, as the total."""
+    from matplotlib.colors import to_hex
     shike = _write_log(tmp_path / 'shike.json', TWO_STAGE_LOG)
     baseline = _write_log(tmp_path / 'ce.json', [
         dict(lr=0.1, loss=2.5, loss_ce=2.5, epoch=1, iter=2, step=2),
@@ -174,16 +178,33 @@ def test_learning_curves_overlay_runs_with_readable_legends(
     ])
     plot_learning_curves({'shike': shike, 'ce': baseline}, 'unused.png')
     (fig, ) = drawn_figures
-    losses, _, accuracy = fig.axes
-    labels = losses.get_legend_handles_labels()[1]
-    assert 'shike: cross-entropy' in labels and 'ce: cross-entropy' in labels
-    assert 'shike: DKT' in labels and 'shike: stage 2 starts' in labels
-    assert accuracy.get_legend_handles_labels()[1] == [
-        'shike: top-1', 'shike: Many', 'ce: top-1'
+    losses, lr, accuracy = fig.axes
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    (legend, ) = fig.legends
+    assert [text.get_text() for text in legend.get_texts()] == [
+        'shike (stage 2: total = Balanced Softmax)',
+        'ce (total = cross-entropy)', 'loss: total', 'loss: cross-entropy',
+        'loss: DKT', 'accuracy: top-1', 'accuracy: Many',
+        'stage 2 starts (vertical line)'
     ]
+    shike_colour, ce_colour = to_hex('C0'), to_hex('C1')
+    for ax, shike_lines, ce_lines in ((losses, 3, 1), (lr, 1, 1), (accuracy, 2,
+                                                                   1)):
+        # data curves, not the stage-2 lines (axes-height vertical lines)
+        curves = [
+            line for line in ax.get_lines()
+            if line.get_transform() == ax.transData
+        ]
+        colours = [to_hex(line.get_color()) for line in curves]
+        assert colours.count(shike_colour) == shike_lines, ax.get_title()
+        assert colours.count(ce_colour) == ce_lines, ax.get_title()
+        assert ax.get_ylabel() and ax.get_xlabel() == 'epoch'
     # Zoomed to the logged 40..61.5, not 0..100.
     assert accuracy.get_ylim() == (35.0, 67.0)
-    _legends_clear_of_the_data(fig)
+    renderer = fig.canvas.get_renderer()
+    box = legend.get_window_extent(renderer)
+    assert not any(
+        box.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes)
 
 
 def test_learning_curves_write_a_png_and_need_training_records(tmp_path):
