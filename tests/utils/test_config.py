@@ -22,10 +22,16 @@ def checkout(tmp_path, monkeypatch):
     return configs
 
 
-def test_a_bare_name_takes_the_shipped_config_and_says_so(checkout, capsys):
+def test_a_bare_name_takes_the_shipped_config_and_says_so(
+        checkout, monkeypatch):
+    logged = []
+    monkeypatch.setattr(config_module, 'print_log',
+                        lambda message, **kwargs: logged.append(message))
     assert find_config('a.py') == str(checkout / 'shike' / 'a.py')
-    assert f'Config a.py: using {checkout}/shike/a.py' in capsys.readouterr(
-    ).out
+    assert logged == [
+        f'Config a.py: using {checkout}/shike/a.py (the shipped configs '
+        'only, not work dirs)'
+    ]
     assert find_config('shike_mm::a.py') == str(checkout / 'shike' / 'a.py')
 
 
