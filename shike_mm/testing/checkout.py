@@ -1,12 +1,14 @@
 """What a test run left in a source checkout: tests write under their
 ``tmp_path``, never into the checkout."""
+import fnmatch
 import os
 import os.path as osp
 import subprocess
 from typing import Dict, List, Optional
 
-#: Byproducts of running Python and pytest themselves, not of a test.
-BYPRODUCTS = ('__pycache__', '.pytest_cache')
+#: Byproducts of running Python, pytest and coverage themselves, not of a
+#: test (file-name patterns).
+BYPRODUCTS = ('__pycache__', '.pytest_cache', '.coverage', '.coverage.*')
 
 
 def untracked_entries(root: str) -> Optional[Dict[str, int]]:
@@ -34,7 +36,10 @@ def untracked_entries(root: str) -> Optional[Dict[str, int]]:
         return None
     entries = {}
     for path in listing.decode('utf-8', 'surrogateescape').split('\0'):
-        if not path or set(path.rstrip('/').split('/')) & set(BYPRODUCTS):
+        if not path or any(
+                fnmatch.fnmatch(part, pattern)
+                for part in path.rstrip('/').split('/')
+                for pattern in BYPRODUCTS):
             continue
         try:
             entries[path] = os.stat(osp.join(root, path)).st_mtime_ns

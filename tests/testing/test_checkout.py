@@ -56,6 +56,8 @@ def test_python_and_pytest_byproducts_are_not_artefacts(checkout):
     (checkout / 'pkg' / '__pycache__').mkdir()
     (checkout / 'pkg' / '__pycache__' / 'mod.cpython-311.pyc').write_text('')
     (checkout / '.pytest_cache').mkdir()
+    (checkout / '.coverage').write_text('')
+    (checkout / '.coverage.host.1234').write_text('')
     assert new_artefacts(before, untracked_entries(str(checkout))) == []
 
 
