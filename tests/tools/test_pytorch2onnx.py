@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmpretrain.registry import MODELS
 
-from shike_mm.apis.export import onnx_scores, predict_scores
+from shike_mm.apis.onnx_export import onnx_scores, predict_scores
 from shike_mm.utils.cli import load_config
 
 pytest.importorskip('onnxruntime')

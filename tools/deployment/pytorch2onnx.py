@@ -33,8 +33,8 @@ if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
 import torch
 
 from shike_mm.apis import input_size, load_model
-from shike_mm.apis.export import (EXPORTERS, INPUT_NAME, OUTPUT_NAME,
-                                  export_onnx, max_score_difference)
+from shike_mm.apis.onnx_export import (EXPORTERS, INPUT_NAME, OUTPUT_NAME,
+                                       export_onnx, max_score_difference)
 from shike_mm.utils.cli import (add_cfg_options, add_trust_checkpoint,
                                 load_config, run_tool)
 

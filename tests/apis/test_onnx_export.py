@@ -7,9 +7,9 @@ import torch
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
-from shike_mm.apis.export import (PredictionScores, export_onnx,
-                                  max_score_difference, onnx_scores,
-                                  predict_scores)
+from shike_mm.apis.onnx_export import (PredictionScores, export_onnx,
+                                       max_score_difference, onnx_scores,
+                                       predict_scores)
 from shike_mm.utils import find_config
 from shike_mm.utils.cli import load_config
 
