@@ -45,13 +45,13 @@ def test_export_applies_the_post_processors_and_checks(digits_checkpoint,
     assert tool.main([config, checkpoint, '--out', out]) == out
     printed = capsys.readouterr().out
     assert 'post-processors in the graph: LogitAdjustment(tau=1.0)' in printed
-    assert 'input "inputs": float32 [batch, 3, 32, 32]' in printed
+    assert 'input "inputs": float32 [batch, 3, 16, 16]' in printed
     assert 'SHIKE head in stage 2' in printed
     assert 'check: max |ONNX Runtime - predict()| =' in printed
 
     from shike_mm.apis import load_model
     model = load_model(load_config(config), checkpoint).model
-    inputs = torch.randn(4, 3, 32, 32)
+    inputs = torch.randn(4, 3, 16, 16)  # the config's input size
     np.testing.assert_allclose(
         onnx_scores(out, inputs),
         predict_scores(model, inputs).numpy(),
