@@ -1,5 +1,6 @@
 """Shared fixtures: fake CIFAR pickles, tiny image folders, tool runs and
-imports, free ports."""
+imports, free ports; and the check that a test session leaves nothing in
+the checkout."""
 import importlib.util
 import os.path as osp
 import socket
@@ -10,8 +11,49 @@ import pytest
 
 from shike_mm.testing import (bypass_cifar_md5, write_fake_cifar,
                               write_image_folder)
+from shike_mm.testing.checkout import new_artefacts, untracked_entries
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+ALLOW_ARTEFACTS = '--allow-checkout-artefacts'
+_UNTRACKED_AT_START = pytest.StashKey()
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        ALLOW_ARTEFACTS,
+        action='store_true',
+        help='do not fail the session when the checkout gained untracked '
+        'files during it (e.g. from a training run of your own)')
+
+
+def pytest_sessionstart(session):
+    config = session.config
+    if not config.getoption(ALLOW_ARTEFACTS) and not hasattr(
+            config, 'workerinput'):  # checked once, not per xdist worker
+        config.stash[_UNTRACKED_AT_START] = untracked_entries(REPO_ROOT)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Fail the session if the checkout gained untracked files (ignored
+    ones included): tests write under ``tmp_path``."""
+    before = session.config.stash.get(_UNTRACKED_AT_START, None)
+    after = untracked_entries(REPO_ROOT) if before is not None else None
+    left = new_artefacts(before, after) if after is not None else []
+    if not left:
+        return
+    message = (f'The test session left {len(left)} untracked path(s) in the '
+               f'checkout {REPO_ROOT}: {", ".join(left)}. Tests must write '
+               f'under tmp_path. (Another process writing into the checkout '
+               f'meanwhile also shows here; {ALLOW_ARTEFACTS} skips the '
+               'check.)')
+    reporter = session.config.pluginmanager.get_plugin('terminalreporter')
+    if reporter is not None:
+        reporter.write('\n')
+        reporter.write_sep('=', 'files left in the checkout', red=True)
+        reporter.write_line(message, red=True, bold=True)
+    else:
+        print(message)
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

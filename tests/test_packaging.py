@@ -1,18 +1,28 @@
 """The wheel ships the package, its configs, its tools and its model index,
 and leaves the choice of OpenMMLab or OneDL distributions to extras."""
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import zipfile
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# What a build never reads: version control, outputs of earlier builds and
+# runs, data.
+NOT_SOURCES = shutil.ignore_patterns('.git', 'build', 'dist', '*.egg-info',
+                                     'work_dirs', 'data', '__pycache__',
+                                     '.pytest_cache')
 
 
 def test_wheel_ships_configs_and_tools(tmp_path):
+    # pip builds in the source tree (build/, *.egg-info): build a copy.
+    source = tmp_path / 'source'
+    shutil.copytree(REPO_ROOT, source, ignore=NOT_SOURCES)
     subprocess.run([
         sys.executable, '-m', 'pip', 'wheel', '--no-deps',
         '--no-build-isolation', '-w',
-        str(tmp_path), REPO_ROOT
+        str(tmp_path),
+        str(source)
     ],
                    check=True,
                    capture_output=True)

@@ -1,7 +1,7 @@
 # SHIKE, ResNet-32 with 3 experts and DKF, on long-tailed digits
-# (scikit-learn's real 8x8 digits, imbalance factor 20, see the dataset
-# config). A short CPU schedule, about 5 minutes on 2 CPU cores: 30 epochs of
-# 26 iterations (batch 16), stage 2 (classifier re-training with Balanced
+# (scikit-learn's real 8x8 digits at 16x16, imbalance factor 20, see the
+# dataset config). A short CPU schedule, about 40 s of CPU time: 30 epochs
+# of 26 iterations (batch 16), stage 2 (classifier re-training with Balanced
 # Softmax) from epoch 24. Plain fp32 training; SGD 0.9 / 5e-4 as on CIFAR.
 _base_ = [
     '../_base_/models/shike_r32_cifar.py',
@@ -22,6 +22,18 @@ model = dict(
 # The exact numbers of a CPU run depend on the thread count (reduction
 # order); the demo pins it. OMP_NUM_THREADS overrides it.
 cpu_threads = 1
+
+# What this recipe gave with training seeds 0-4 (the same data split): test
+# top-1 and Many/Medium/Few accuracy (%) per seed, measured with torch
+# 2.14.1 on an x86-64 CPU, one thread. Another CPU, torch build or thread
+# count gives other exact digits; long_tail_report.py prints the mean, the
+# spread and the range next to a new result.
+expected_results = dict(
+    seeds=(0, 1, 2, 3, 4),
+    top1=(93.4, 97.6, 96.2, 96.4, 97.2),
+    many=(99.33, 100.0, 100.0, 100.0, 100.0),
+    medium=(95.33, 98.0, 98.67, 98.0, 98.67),
+    few=(87.5, 95.5, 91.5, 92.5, 94.0))
 
 switch_epoch = 24
 max_epochs = 30

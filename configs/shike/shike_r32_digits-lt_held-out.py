@@ -13,3 +13,6 @@ train_dataloader = dict(
         fraction=0.2,
         seed=0,
         dataset={{_base_.train_dataloader.dataset}}))
+
+# Trained on 80% of the images: the full recipe's results do not apply.
+expected_results = None

@@ -6,7 +6,8 @@
   expert's scores;
 - :func:`expert_group_accuracy` is the expert-preference analysis: each
   expert's mean per-class accuracy in the Many/Medium/Few groups;
-- :func:`format_group_table` prints models side by side;
+- :func:`format_group_table` prints models side by side, each next to the
+  results its config's recipe is expected to give (``expected_results``);
 - ``plot_*`` write PNGs with matplotlib's Agg backend (matplotlib is
   imported only by them; install it with the ``demo`` extra).
 """
@@ -52,8 +53,26 @@ LOSS_TITLES = {
     'loss_mkd': 'mutual KD',
     'loss_bal': 'Balanced Softmax'
 }
-#: Line styles of the runs overlaid by :func:`plot_learning_curves`.
-RUN_STYLES = ('-', '--', ':', '-.')
+#: Line style of each loss term in :func:`plot_learning_curves` (the runs
+#: are the colours); other terms take :data:`OTHER_LOSS_STYLES` in turn.
+LOSS_STYLES = {
+    'loss': '-',
+    'loss_ce': '--',
+    'loss_dkt': ':',
+    'loss_mkd': '-.',
+    'loss_bal': (0, (6, 2, 1, 2, 1, 2)),
+}
+OTHER_LOSS_STYLES = ((0, (1, 3)), (0, (8, 3)), (0, (3, 1, 3, 4)))
+#: Line style and marker of each validation metric.
+METRIC_STYLES = {
+    'lt/top1': ('-', 'o'),
+    'lt/many': ('--', '^'),
+    'lt/medium': ('-.', 's'),
+    'lt/few': (':', 'v'),
+}
+#: Config key of the results a recipe is expected to give (see
+#: :func:`check_expected_results`).
+EXPECTED_RESULTS_KEY = 'expected_results'
 
 
 @dataclass
@@ -70,12 +89,15 @@ class EvaluationResult:
         labels (np.ndarray): ``[N]`` ground-truth labels.
         expert_scores (np.ndarray, optional): ``[N, M, C]`` per-expert
             softmax scores (SHIKE heads), else None.
+        expected (dict, optional): The config's ``expected_results``: what
+            its recipe gave over several training seeds, else None.
     """
     name: str
     metrics: Dict[str, float]
     per_class: List[dict]
     labels: np.ndarray
     expert_scores: Optional[np.ndarray] = None
+    expected: Optional[dict] = None
 
     @property
     def num_experts(self) -> int:
@@ -83,6 +105,43 @@ class EvaluationResult:
         if self.expert_scores is None:
             return 0
         return self.expert_scores.shape[1]
+
+
+def check_expected_results(expected, source: str) -> Optional[dict]:
+    """Validate a config's ``expected_results``.
+
+    The field states what a recipe gave with several training seeds, so
+    that a new run can be read against it: ``dict(seeds=(0, 1, ...),
+    top1=(...), many=(...), medium=(...), few=(...))``, one test result
+    (%) per seed for each metric. Metrics may be left out.
+
+    Args:
+        expected (dict | None): The field.
+        source (str): The config, named in errors.
+
+    Returns:
+        dict | None: The field as a plain dict of tuples, or None.
+    """
+    if expected is None:
+        return None
+    expected = {key: tuple(value) for key, value in dict(expected).items()}
+    seeds = expected.get('seeds')
+    metrics = set(expected) - {'seeds'}
+    if (not seeds or len(seeds) < 2
+            or not metrics <= set(('top1', ) + SHOT_GROUPS)
+            or any(len(expected[key]) != len(seeds) for key in metrics)):
+        raise ValueError(
+            f'{source}: {EXPECTED_RESULTS_KEY} must be dict(seeds=(s1, s2, '
+            '...), top1=(...), many=(...), medium=(...), few=(...)) with '
+            f'one result per seed, got {expected}')
+    return expected
+
+
+def expected_range(values: Sequence[float]) -> str:
+    """``mean ± sample std (min-max)`` of per-seed results."""
+    values = np.asarray(values, dtype=np.float64)
+    return (f'{values.mean():.2f} ± {values.std(ddof=1):.2f} '
+            f'({values.min():.2f}-{values.max():.2f})')
 
 
 def _long_tail_metric_cfg(cfg: Config) -> dict:
@@ -164,7 +223,8 @@ def evaluate_checkpoint(
         },
         per_class=per_class,
         labels=np.asarray(labels),
-        expert_scores=np.stack(expert_scores) if expert_scores else None)
+        expert_scores=np.stack(expert_scores) if expert_scores else None,
+        expected=check_expected_results(cfg.get(EXPECTED_RESULTS_KEY), config))
 
 
 def expert_group_accuracy(result: EvaluationResult) -> np.ndarray:
@@ -200,26 +260,55 @@ def _group_sizes(per_class: List[dict]) -> Dict[str, int]:
     }
 
 
+def _seed_range(seeds: Sequence[int]) -> str:
+    seeds = list(seeds)
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f'{seeds[0]}-{seeds[-1]}'
+    return ', '.join(map(str, seeds))
+
+
 def format_group_table(results: Sequence[EvaluationResult]) -> str:
     """A Markdown table of overall top-1 and Many/Medium/Few accuracy, one
     row per model, with each group's number of classes in the header.
+
+    A model whose config states ``expected_results`` gets a second row:
+    the mean ± sample standard deviation and the range its recipe gave
+    over training seeds, followed by a note that exact digits depend on
+    the machine.
 
     Args:
         results (Sequence[EvaluationResult]): Evaluated models; the header
             takes the groups of the first.
 
     Returns:
-        str: The table.
+        str: The table (and the note).
     """
+    keys = ('top1', ) + SHOT_GROUPS
     sizes = _group_sizes(results[0].per_class)
     header = ['model', 'top-1'
               ] + [f'{GROUP_TITLES[g]} ({sizes[g]} cls)' for g in SHOT_GROUPS]
     rows = [header, ['---'] * len(header)]
+    seeds = set()
     for result in results:
-        rows.append(
-            [result.name] +
-            [f'{result.metrics[key]:.2f}' for key in ('top1', ) + SHOT_GROUPS])
-    return '\n'.join('| ' + ' | '.join(row) + ' |' for row in rows)
+        rows.append([result.name] +
+                    [f'{result.metrics[key]:.2f}' for key in keys])
+        if result.expected:
+            seeds.add(result.expected['seeds'])
+            rows.append([
+                f'{result.name}, expected (seeds '
+                f'{_seed_range(result.expected["seeds"])})'
+            ] + [
+                expected_range(result.expected[key]) if key in
+                result.expected else '-' for key in keys
+            ])
+    table = '\n'.join('| ' + ' | '.join(row) + ' |' for row in rows)
+    if seeds:
+        table += (
+            '\n\nExpected: mean ± sample standard deviation (lowest-highest) '
+            'of what the shipped recipe gave with those training seeds. The '
+            'exact digits of a run also depend on the CPU (or GPU), the '
+            'torch build and the thread count.')
+    return table
 
 
 def format_expert_table(result: EvaluationResult) -> str:
@@ -425,6 +514,14 @@ def plot_expert_preference(result: EvaluationResult, out_file: str) -> None:
     _save(fig, out_file)
 
 
+def _same_curve(records: List[dict], key: str, other: str) -> bool:
+    """Whether ``key`` equals ``other`` in every record that has ``key``
+    (a run's only loss term is its total)."""
+    pairs = [(r[key], r.get(other)) for r in records if key in r]
+    return bool(pairs) and all(
+        b is not None and np.isclose(a, b) for a, b in pairs)
+
+
 def plot_learning_curves(runs: Dict[str, str], out_file: str) -> None:
     """Training losses, learning rate and validation accuracy per epoch, of
     one run or several overlaid (a baseline next to SHIKE, say).
@@ -432,20 +529,31 @@ def plot_learning_curves(runs: Dict[str, str], out_file: str) -> None:
     Reads MMEngine's ``vis_data/scalars.json`` with MMPretrain's
     ``load_json_log`` and, like MMPretrain's ``analyze_logs``, turns the
     training steps into epochs with the steps per epoch of the last
-    record. Each run has its own line style; a vertical line of that style
-    marks the start of its SHIKE stage 2 (the first record with
-    ``loss_bal``). Legends sit below the panels and name the terms in
-    words; the accuracy axis is zoomed to the logged values.
+    record. Each run has its own colour; the line style (and, for the
+    accuracy, the marker) tells the loss term or the metric apart. A loss
+    term that equals the run's total wherever it is logged (a run trained
+    with one loss, SHIKE's stage 2) is drawn once, as the total. A
+    vertical line in the run's colour marks the start of its SHIKE stage 2
+    (the first record with ``loss_bal``). One legend under the panels
+    names the runs, the line styles and the stage line; the accuracy axis
+    is zoomed to the logged values.
 
     Args:
         runs (dict[str, str]): Run name to its log file.
         out_file (str): PNG to write.
     """
+    from matplotlib.lines import Line2D
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
-    accuracies = []
-    colours = {}
-    for run, (name, scalars_json) in zip(RUN_STYLES, runs.items()):
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    losses_ax, lr_ax, accuracy_ax = axes
+    accuracies, loss_keys, metric_keys = [], [], []
+    other_styles = iter(OTHER_LOSS_STYLES * len(LOSS_STYLES))
+    styles = dict(LOSS_STYLES)
+    stage2 = False
+    by_epoch = True
+    run_labels = []
+    for index, (name, scalars_json) in enumerate(runs.items()):
+        colour = f'C{index}'
         log = load_json_log(scalars_json)
         train, val = log['train'], log['val']
         if not train:
@@ -454,59 +562,97 @@ def plot_learning_curves(runs: Dict[str, str], out_file: str) -> None:
         steps_per_epoch = train[-1]['step'] / train[-1]['epoch'] \
             if by_epoch else 1.0
         train_x = np.array([r['step'] for r in train]) / steps_per_epoch
-        prefix = f'{name}: ' if len(runs) > 1 else ''
 
-        def line(ax, key, xs, ys, title, **kwargs):
-            drawn = ax.plot(
-                xs,
-                ys,
-                linestyle=run,
-                color=colours.get(key),
-                label=prefix + title,
-                **kwargs)
-            colours.setdefault(key, drawn[0].get_color())
-
-        loss_keys = sorted(
-            {k
-             for r in train
-             for k in r if k.startswith('loss')})
-        for key in loss_keys:
-            line(
-                axes[0],
-                key, [x for x, r in zip(train_x, train) if key in r],
-                [r[key] for r in train if key in r],
-                LOSS_TITLES.get(key, key),
-                marker='.')
-        line(
-            axes[1],
-            'lr',
-            train_x, [r['lr'] for r in train],
-            'learning rate',
-            marker='.')
+        keys = sorted({k
+                       for r in train
+                       for k in r if k.startswith('loss')},
+                      key=lambda k: (k != 'loss', k))
+        folded = []
+        for key in keys:
+            if key != 'loss' and _same_curve(train, key, 'loss'):
+                title = LOSS_TITLES.get(key, key)  # the total shows it
+                folded.append(f'stage 2: total = {title}' if key ==
+                              'loss_bal' else f'total = {title}')
+                continue
+            if key not in styles:
+                styles[key] = next(other_styles)
+            if key not in loss_keys:
+                loss_keys.append(key)
+            losses_ax.plot([x for x, r in zip(train_x, train) if key in r],
+                           [r[key] for r in train if key in r],
+                           color=colour,
+                           linestyle=styles[key],
+                           linewidth=2.0 if key == 'loss' else 1.2)
+        run_labels.append(f'{name} ({"; ".join(folded)})' if folded else name)
+        lr_ax.plot(train_x, [r['lr'] for r in train], color=colour)
         # Validation records are stamped with the epoch (or iteration).
-        for key, title in CURVE_METRICS.items():
+        for key, (linestyle, marker) in METRIC_STYLES.items():
             points = [(r['step'], r[key]) for r in val if key in r]
             if points:
-                line(axes[2], key, *zip(*points), title, marker='o')
+                if key not in metric_keys:
+                    metric_keys.append(key)
+                accuracy_ax.plot(
+                    *zip(*points),
+                    color=colour,
+                    linestyle=linestyle,
+                    marker=marker,
+                    markersize=4)
                 accuracies += [value for _, value in points]
         first_stage2 = next((r for r in train if 'loss_bal' in r), None)
         if first_stage2 is not None:
+            stage2 = True
             # Stage 2 starts at an epoch boundary.
             switch = first_stage2['epoch'] - 1 if by_epoch \
                 else first_stage2['step']
             for ax in axes:
                 ax.axvline(
                     switch,
-                    color='gray',
-                    linestyle=run,
+                    color=colour,
+                    linestyle=':',
                     linewidth=1,
-                    label=f'{prefix}stage 2 starts' if ax is axes[0] else None)
-    axes[0].set_yscale('log')
-    axes[0].set_title('training losses')
-    axes[1].set_title('learning rate')
-    axes[2].set_ylim(*_zoomed_limits(accuracies))
-    axes[2].set_title('validation accuracy (%)')
+                    alpha=0.7)
+
+    losses_ax.set_yscale('log')
+    losses_ax.set_title('training losses')
+    losses_ax.set_ylabel('loss (log scale)')
+    lr_ax.set_title('learning rate')
+    lr_ax.set_ylabel('learning rate')
+    accuracy_ax.set_ylim(*_zoomed_limits(accuracies))
+    accuracy_ax.set_title('validation accuracy')
+    accuracy_ax.set_ylabel('accuracy (%)')
     for ax in axes:
         ax.set_xlabel('epoch' if by_epoch else 'iteration')
-        _legend_below(ax, len(ax.get_legend_handles_labels()[0]))
+
+    handles = [
+        Line2D([], [], color=f'C{i}', linewidth=4, label=label)
+        for i, label in enumerate(run_labels)
+    ]
+    handles += [
+        Line2D([], [],
+               color='black',
+               linestyle=styles[key],
+               linewidth=2.0 if key == 'loss' else 1.2,
+               label=f'loss: {LOSS_TITLES.get(key, key)}') for key in loss_keys
+    ]
+    handles += [
+        Line2D([], [],
+               color='black',
+               linestyle=METRIC_STYLES[key][0],
+               marker=METRIC_STYLES[key][1],
+               markersize=4,
+               label=f'accuracy: {CURVE_METRICS[key]}') for key in metric_keys
+    ]
+    if stage2:
+        handles.append(
+            Line2D([], [],
+                   color='gray',
+                   linestyle=':',
+                   label='stage 2 starts (vertical line)'))
+    fig.legend(
+        handles=handles,
+        loc='upper center',
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(len(handles), 6),
+        fontsize='small',
+        frameon=False)
     _save(fig, out_file)

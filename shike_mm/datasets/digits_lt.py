@@ -12,8 +12,10 @@ from mmpretrain.registry import DATASETS
 from .cifar_lt import long_tail_counts, subset_fingerprint
 
 SPLITS = ('train', 'test')
-#: Side of the square images the dataset serves.
+#: Default side of the square images the dataset serves.
 IMAGE_SIZE = 32
+#: Side of scikit-learn's digit images.
+DIGITS_SIZE = 8
 #: Largest pixel value of ``sklearn.datasets.load_digits``.
 DIGITS_MAX_VALUE = 16.0
 
@@ -72,10 +74,11 @@ class DigitsLT(BaseDataset):
 
     With the defaults the training split holds 417 images, from 124 (digit
     0) down to 6 (digit 9). Images are served in memory as ``img`` arrays,
-    like MMPretrain's CIFAR: 32x32x3 uint8 (the 0..16 values rescaled to
-    0..255, resized bilinearly and repeated on three channels), so the
-    pipeline needs no ``LoadImageFromFile``. The three channels are the
-    same grey image, so their order does not matter.
+    like MMPretrain's CIFAR: ``image_size x image_size x 3`` uint8 (the
+    0..16 values rescaled to 0..255, resized bilinearly and repeated on
+    three channels), so the pipeline needs no ``LoadImageFromFile``. The
+    three channels are the same grey image, so their order does not
+    matter. Digits are light strokes on a dark background.
 
     Args:
         split (str): ``'train'`` or ``'test'``. Defaults to ``'train'``.
@@ -86,6 +89,8 @@ class DigitsLT(BaseDataset):
             173 (the smallest class has 174 images). Defaults to 50.
         split_seed (int): Seed of the class shuffles that choose the test
             images and the kept training images. Defaults to 0.
+        image_size (int): Side of the served images, >= 8 (the digits'
+            own size). Defaults to 32.
         **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`
             (``pipeline``, ``test_mode``, ``indices``, ...).
     """
@@ -97,6 +102,7 @@ class DigitsLT(BaseDataset):
                  imb_factor: float = 20,
                  test_per_class: int = 50,
                  split_seed: int = 0,
+                 image_size: int = IMAGE_SIZE,
                  **kwargs):
         if split not in SPLITS:
             raise ValueError(
@@ -110,7 +116,13 @@ class DigitsLT(BaseDataset):
                 or test_per_class < 1):
             raise ValueError('DigitsLT: test_per_class must be a positive '
                              f'integer, got {test_per_class!r}')
+        if (isinstance(image_size, bool)
+                or not isinstance(image_size, Integral)
+                or image_size < DIGITS_SIZE):
+            raise ValueError('DigitsLT: image_size must be an integer >= '
+                             f'{DIGITS_SIZE}, got {image_size!r}')
         self.split = split
+        self.image_size = int(image_size)
         self.imb_factor = imb_factor
         self.test_per_class = int(test_per_class)
         self.split_seed = split_seed
@@ -142,8 +154,9 @@ class DigitsLT(BaseDataset):
                 f'per-class counts {counts}',
                 logger='current')
         return [
-            dict(img=to_rgb_uint8(images[i]), gt_label=int(labels[i]))
-            for i in chosen
+            dict(
+                img=to_rgb_uint8(images[i], self.image_size),
+                gt_label=int(labels[i])) for i in chosen
         ]
 
     def _long_tail_counts(self, pool: List[np.ndarray]) -> List[int]:
@@ -185,4 +198,5 @@ class DigitsLT(BaseDataset):
             f'Imbalance factor: \t{self.imb_factor}',
             f'Test images per class: \t{self.test_per_class}',
             f'Split seed: \t{self.split_seed}',
+            f'Image size: \t{self.image_size}',
         ]

@@ -1,6 +1,9 @@
 """Locate the configs and the model index that ship with shike_mm."""
+import glob
 import os.path as osp
 from typing import Tuple
+
+from mmengine.logging import print_log
 
 PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # Where the configs, tools and model-index.yml live: ``shike_mm/.mim`` in an
@@ -17,12 +20,22 @@ MODEL_INDEX = 'model-index.yml'
 def find_config(name: str) -> str:
     """Resolve a config given as a path, or relative to the shipped configs.
 
+    A bare file name (``shike_r32_digits-lt.py``) is looked up in the
+    shipped config folders only, never in work dirs (where MMEngine writes
+    a copy of every run's config) or build folders; the log says which
+    file it took.
+
     Args:
         name (str): A file path, ``shike/shike_r32_cifar100-lt-if100.py``,
-            ``configs/shike/...`` or ``shike_mm::shike/...``.
+            ``configs/shike/...``, ``shike_mm::shike/...`` or a bare file
+            name such as ``shike_r32_cifar100-lt-if100.py``.
 
     Returns:
         str: The path of an existing config file.
+
+    Raises:
+        FileNotFoundError: If no config has that name.
+        ValueError: If a bare file name matches several shipped configs.
     """
     if osp.isfile(name) and not name.startswith(PACKAGE_PREFIX):
         return name
@@ -34,6 +47,20 @@ def find_config(name: str) -> str:
         candidate = osp.join(root, relative)
         if osp.isfile(candidate):
             return candidate
+    if '/' not in relative:
+        for root in CONFIG_ROOTS:
+            found = sorted(
+                glob.glob(osp.join(root, '**', relative), recursive=True))
+            if len(found) > 1:
+                raise ValueError(
+                    f'Config name {name} matches {len(found)} shipped '
+                    f'configs: {", ".join(found)}; give its path')
+            if found:
+                print_log(
+                    f'Config {name}: using {found[0]} (the shipped configs '
+                    'only, not work dirs)',
+                    logger='current')
+                return found[0]
     raise FileNotFoundError(
         f'Config {name} not found as a file nor under the shipped configs '
         f'({", ".join(CONFIG_ROOTS)}).')

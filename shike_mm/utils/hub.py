@@ -8,6 +8,7 @@ import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config
+from mmengine.runner.checkpoint import CheckpointLoader
 
 from .config import PACKAGE_PREFIX, find_config, find_model_index
 
@@ -17,6 +18,14 @@ COMPONENT_SCOPE = 'mmpretrain'
 # Marks a function this module installed, so registering twice is a no-op.
 _MARK = '_shike_mm_wrapper'
 _model_index_registered = False
+# Model-index name -> its config (relative to the repository root), for the
+# entries without weights.
+_unpublished_configs = {}
+# ``Weights`` given to a model-index entry that has none, so that
+# ``get_model(name, pretrained=True)`` reaches :func:`load_from_unpublished`
+# instead of building an untrained model with only a warning.
+UNPUBLISHED_PREFIX = 'shike-mm-unpublished://'
+CONVERTER = 'tools/model_converters/shike_official_to_mm.py'
 
 
 def _is_ours(name) -> bool:
@@ -108,14 +117,47 @@ def _released_weights(config_path: str) -> Optional[str]:
     return None
 
 
+def load_from_unpublished(filename: str, map_location=None):
+    """The checkpoint loader of :data:`UNPUBLISHED_PREFIX` (MMEngine logs it
+    as the "unpublished" backend): an error that says how to get weights
+    for the model."""
+    name = filename[len(UNPUBLISHED_PREFIX):]
+    config = _unpublished_configs.get(name, 'CONFIG')
+    raise ValueError(
+        f'{name} has no published weights (the SHIKE model index lists '
+        'none), so pretrained=True has nothing to load. Train it with '
+        f'"python tools/train.py {config}", or convert a checkpoint of the '
+        f'official SHIKE code (ResNet-32 models) with "python {CONVERTER} '
+        'OFFICIAL.pth.tar shike.pth"; then load that file with '
+        f"get_model('{name}', pretrained='shike.pth'). pretrained=False "
+        'builds the model untrained.')
+
+
 def register_model_index() -> None:
     """Add the models of shike_mm's ``model-index.yml`` to MMPretrain's
     model hub, so ``mmpretrain.list_models``, ``get_model(name)`` and the
-    inferencers know them by name."""
+    inferencers know them by name.
+
+    An entry without ``Weights`` gets :data:`UNPUBLISHED_PREFIX` as its
+    weights: ``get_model(name, pretrained=True)`` (and an inferencer's
+    default ``pretrained=True``) then fail with the training and
+    conversion commands, instead of returning an untrained model.
+    """
     global _model_index_registered
     if _model_index_registered:
         return  # MMPretrain refuses a model name twice
     from mmpretrain.apis import ModelHub
+    from modelindex.load_model_index import load
     index_path, root = find_model_index()
     ModelHub.register_model_index(index_path, config_prefix=root)
+    CheckpointLoader.register_scheme(
+        prefixes=UNPUBLISHED_PREFIX, loader=load_from_unpublished, force=True)
+    index = load(index_path)
+    index.build_models_with_collections()
+    for model in index.models:
+        if not model.weights:
+            # MMPretrain keeps no public handle on its registered entries.
+            registered = ModelHub._models_dict[model.name.lower()]
+            registered.weights = UNPUBLISHED_PREFIX + model.name
+            _unpublished_configs[model.name] = model.config
     _model_index_registered = True

@@ -7,10 +7,11 @@ import pytest
 from mmengine.config import Config
 
 from shike_mm.apis import analysis
-from shike_mm.apis.analysis import (EvaluationResult, evaluate_checkpoint,
-                                    expert_group_accuracy, find_scalars_json,
-                                    format_expert_table, format_group_table,
-                                    load_per_class, plot_learning_curves)
+from shike_mm.apis.analysis import (EvaluationResult, check_expected_results,
+                                    evaluate_checkpoint, expert_group_accuracy,
+                                    find_scalars_json, format_expert_table,
+                                    format_group_table, load_per_class,
+                                    plot_learning_curves)
 
 GROUPS = ['many', 'many', 'medium', 'few']
 
@@ -72,6 +73,30 @@ def test_tables(result):
     experts = format_expert_table(result).splitlines()
     assert experts[2] == '| expert 1 | 100.00 | 0.00 | 0.00 |'
     assert experts[-1] == '| mean of expert logits | 75.00 | 50.00 | 50.00 |'
+
+
+def test_expected_results_sit_next_to_the_result(result):
+    result.expected = check_expected_results(
+        dict(seeds=[0, 1, 2], top1=[60.0, 64.0, 68.0], few=[40.0, 50, 60]),
+        'toy.py')
+    lines = format_group_table([result]).splitlines()
+    assert lines[2] == '| toy | 62.50 | 75.00 | 50.00 | 50.00 |'
+    # mean ± sample std (lowest-highest); a metric not stated is '-'
+    assert lines[3] == ('| toy, expected (seeds 0-2) | 64.00 ± 4.00 '
+                        '(60.00-68.00) | - | - | 50.00 ± 10.00 '
+                        '(40.00-60.00) |')
+    assert 'also depend on the CPU (or GPU), the torch build' in lines[-1]
+
+
+@pytest.mark.parametrize('expected', [
+    dict(top1=[1.0, 2.0]),
+    dict(seeds=[0], top1=[1.0]),
+    dict(seeds=[0, 1], top1=[1.0]),
+    dict(seeds=[0, 1], top5=[1.0, 2.0]),
+])
+def test_expected_results_need_one_result_per_seed(expected):
+    with pytest.raises(ValueError, match='toy.py: expected_results must'):
+        check_expected_results(expected, 'toy.py')
 
 
 def test_load_per_class_checks_the_format(tmp_path):
@@ -137,8 +162,12 @@ def _legends_clear_of_the_data(fig):
         assert not box.overlaps(ax.get_window_extent(renderer)), ax.title
 
 
-def test_learning_curves_overlay_runs_with_readable_legends(
+def test_learning_curves_colour_the_runs_under_one_legend(
         tmp_path, drawn_figures):
+    """Each run is one colour; line styles tell the terms and metrics
+    apart; one legend under the panels names both; every axis is
+    labelled; a term equal to the total is drawn once, as the total."""
+    from matplotlib.colors import to_hex
     shike = _write_log(tmp_path / 'shike.json', TWO_STAGE_LOG)
     baseline = _write_log(tmp_path / 'ce.json', [
         dict(lr=0.1, loss=2.5, loss_ce=2.5, epoch=1, iter=2, step=2),
@@ -149,16 +178,33 @@ def test_learning_curves_overlay_runs_with_readable_legends(
     ])
     plot_learning_curves({'shike': shike, 'ce': baseline}, 'unused.png')
     (fig, ) = drawn_figures
-    losses, _, accuracy = fig.axes
-    labels = losses.get_legend_handles_labels()[1]
-    assert 'shike: cross-entropy' in labels and 'ce: cross-entropy' in labels
-    assert 'shike: DKT' in labels and 'shike: stage 2 starts' in labels
-    assert accuracy.get_legend_handles_labels()[1] == [
-        'shike: top-1', 'shike: Many', 'ce: top-1'
+    losses, lr, accuracy = fig.axes
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    (legend, ) = fig.legends
+    assert [text.get_text() for text in legend.get_texts()] == [
+        'shike (stage 2: total = Balanced Softmax)',
+        'ce (total = cross-entropy)', 'loss: total', 'loss: cross-entropy',
+        'loss: DKT', 'accuracy: top-1', 'accuracy: Many',
+        'stage 2 starts (vertical line)'
     ]
+    shike_colour, ce_colour = to_hex('C0'), to_hex('C1')
+    for ax, shike_lines, ce_lines in ((losses, 3, 1), (lr, 1, 1), (accuracy, 2,
+                                                                   1)):
+        # data curves, not the stage-2 lines (axes-height vertical lines)
+        curves = [
+            line for line in ax.get_lines()
+            if line.get_transform() == ax.transData
+        ]
+        colours = [to_hex(line.get_color()) for line in curves]
+        assert colours.count(shike_colour) == shike_lines, ax.get_title()
+        assert colours.count(ce_colour) == ce_lines, ax.get_title()
+        assert ax.get_ylabel() and ax.get_xlabel() == 'epoch'
     # Zoomed to the logged 40..61.5, not 0..100.
     assert accuracy.get_ylim() == (35.0, 67.0)
-    _legends_clear_of_the_data(fig)
+    renderer = fig.canvas.get_renderer()
+    box = legend.get_window_extent(renderer)
+    assert not any(
+        box.overlaps(ax.get_window_extent(renderer)) for ax in fig.axes)
 
 
 def test_learning_curves_write_a_png_and_need_training_records(tmp_path):

@@ -5,6 +5,7 @@ import mmcv
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain import ImageClassificationInferencer, inference_model
 from mmpretrain.registry import DATASETS
@@ -30,9 +31,11 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def digit():
-    """A real test digit, 32x32x3 uint8, and its label."""
+    """A real test digit as the config serves it (16x16x3 uint8), and its
+    label."""
     init_default_scope('mmpretrain')
-    dataset = DATASETS.build(dict(type='DigitsLT', split='test'))
+    dataset_cfg = Config.fromfile(CONFIG).test_dataloader.dataset
+    dataset = DATASETS.build(dict(dataset_cfg, pipeline=[]))
     info = dataset.get_data_info(0)
     return info['img'], info['gt_label']
 
@@ -55,7 +58,7 @@ def test_inferencer_takes_a_config_file_and_checkpoint(checkpoint, digit,
 
     image, _ = digit
     # A larger image file goes through the config's test pipeline, whose
-    # Resize brings it back to 32x32.
+    # Resize brings it back to the config's size.
     image_file = str(tmp_path / 'digit.png')
     mmcv.imwrite(mmcv.imresize(image, (64, 64)), image_file)
     from_array, from_file = inferencer([image, image_file])

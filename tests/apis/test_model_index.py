@@ -14,6 +14,7 @@ from mmpretrain import (ImageClassificationInferencer, get_model,
                         inference_model, list_models)
 
 import shike_mm  # noqa: F401  (registers the model index)
+from shike_mm.apis.flops import input_size
 from shike_mm.utils import load_local_checkpoint
 from shike_mm.utils.hub import register_model_index
 
@@ -68,9 +69,25 @@ def test_get_model_builds_each_model(name):
     assert sum(p.numel() for p in model.parameters()) == \
         metadata['Parameters']
     if 'resnet32' in name:  # the cheap ones: check FLOPs too
+        size = input_size(model._config)  # 16x16 digits, 32x32 CIFAR
         with torch.no_grad():
-            flops = FlopAnalyzer(model, torch.randn(1, 3, 32, 32)).total()
+            flops = FlopAnalyzer(model, torch.randn(1, 3, *size)).total()
         assert flops == metadata['FLOPs']
+
+
+def test_pretrained_true_without_published_weights_is_an_error():
+    config = MODELS[CIFAR10]['Config']
+    with pytest.raises(ValueError, match='has no published weights') as error:
+        get_model(CIFAR10, pretrained=True)
+    message = str(error.value)
+    assert f'python tools/train.py {config}' in message
+    assert 'python tools/model_converters/shike_official_to_mm.py' in message
+    assert f"get_model('{CIFAR10}', pretrained='shike.pth')" in message
+    # An inferencer loads pretrained weights by default.
+    with pytest.raises(ValueError, match='has no published weights'):
+        ImageClassificationInferencer(CIFAR10, device='cpu')
+    # Without weights asked for, the model builds.
+    assert get_model(CIFAR10, pretrained=False).head.num_classes == 10
 
 
 @pytest.fixture(scope='module')

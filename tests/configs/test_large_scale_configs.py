@@ -52,10 +52,11 @@ def test_recipe_as_documented(name):
     assert cfg.find_unused_parameters is True
     checkpoint = cfg.default_hooks.checkpoint
     assert checkpoint.save_best == 'lt/top1' and checkpoint.max_keep_ckpts == 1
-    # official loss weights with 'mean' reduction
-    assert cfg.model.head.dkt_loss.loss_weight == 10.0
-    assert cfg.model.head.mkd_loss.loss_weight == 1.0
-    assert cfg.model.head.dkt_loss.reduction == 'mean'
+    # the official CIFAR-100 strengths per sample, 0.1 and 0.01
+    assert cfg.model.head.dkt_loss.loss_weight == pytest.approx(0.1)
+    assert cfg.model.head.mkd_loss.loss_weight == pytest.approx(0.01)
+    assert cfg.model.head.dkt_loss.reduction == 'batchmean'
+    assert cfg.model.head.mkd_loss.reduction == 'batchmean'
 
 
 @pytest.mark.parametrize('name', sorted(LARGE_SCALE))
@@ -85,3 +86,41 @@ def test_train_step_on_two_small_images(name, small_train_batch,
                  'neck.aligners.0', 'head.classifiers.1'):
         assert any(n.startswith(part) for n in changed), part
     assert not any(n.startswith('head.retrain_classifiers') for n in changed)
+
+
+@pytest.mark.parametrize('name', sorted(LARGE_SCALE))
+def test_kd_losses_act_with_the_cifar100_strength_per_sample(name):
+    """Per sample, summed over the classes, DKT and MKD weigh 0.1 and 0.01,
+    as the official weights 10 and 1 over B x 100 do on CIFAR-100."""
+    init_default_scope('mmpretrain')
+    head = _config(name).model.head
+    num_classes, batch = head.num_classes, 4
+    dkt = MODELS.build(dict(head.dkt_loss, scale=head.scale))
+    mkd = MODELS.build(head.mkd_loss)
+    unit_dkt = MODELS.build(
+        dict(head.dkt_loss, loss_weight=1.0, scale=head.scale))
+    unit_mkd = MODELS.build(dict(head.mkd_loss, loss_weight=1.0))
+    torch.manual_seed(0)
+    logits = (torch.rand(3, batch, num_classes) * 60 - 30).double()
+    target = torch.randint(num_classes, (batch, ))
+    # a unit-weight KL summed over the classes and averaged over the batch
+    official_cifar = MODELS.build(
+        dict(
+            type='DKTLoss',
+            loss_weight=10.0,
+            reduction='mean',
+            scale=head.scale))
+    assert unit_dkt.reduction == 'batchmean'
+    torch.testing.assert_close(
+        dkt(logits, target) / unit_dkt(logits, target),
+        torch.tensor(0.1, dtype=torch.float64))
+    torch.testing.assert_close(
+        mkd(logits) / unit_mkd(logits),
+        torch.tensor(0.01, dtype=torch.float64))
+    # ... which is what the official 'mean' weight gives at 100 classes
+    cifar_logits = logits[..., :100]
+    cifar_target = target % 100
+    torch.testing.assert_close(
+        official_cifar(cifar_logits, cifar_target) /
+        unit_dkt(cifar_logits, cifar_target),
+        torch.tensor(0.1, dtype=torch.float64))

@@ -1,5 +1,6 @@
 """Every backbone family's model base has the SHIKE head and expert count
-of shike_common.py, with its own width and classes."""
+of shike_common.py, with its own width and classes; the large-scale ones
+with DKT and MKD at the per-sample strengths of the CIFAR-100 recipe."""
 import glob
 import os.path as osp
 
@@ -17,6 +18,13 @@ SHIKE_HEAD = dict(
     mkd_loss=dict(type='MutualKDLoss', loss_weight=1.0, reduction='mean'),
     bal_loss=dict(type='BalancedSoftmaxLoss', loss_weight=1.0),
     topk=(1, 5))
+# The large-scale families: 0.1 and 0.01 per sample at any class count
+# (the official 10 and 1 over B x C are 0.1 and 0.01 at C = 100).
+LARGE_SCALE_HEAD = dict(
+    SHIKE_HEAD,
+    dkt_loss=dict(type='DKTLoss', loss_weight=0.1, reduction='batchmean'),
+    mkd_loss=dict(
+        type='MutualKDLoss', loss_weight=0.01, reduction='batchmean'))
 # model base: (classes, width of the experts' features)
 FAMILIES = {
     'shike_r32_cifar.py': (100, 64),
@@ -36,7 +44,8 @@ def test_every_model_base_is_a_listed_family():
         osp.basename(p)
         for p in glob.glob(osp.join(folder, 'shike_*.py'))
     }
-    assert names - {'shike_common.py'} == set(FAMILIES)
+    assert names - {'shike_common.py', 'shike_common_large_scale.py'
+                    } == set(FAMILIES)
 
 
 @pytest.mark.parametrize('name', sorted(FAMILIES))
@@ -48,5 +57,6 @@ def test_family_has_the_shike_head_with_its_own_width(name):
     assert model.neck.num_experts == model.head.num_experts
     # ViT's maps all have one resolution: nothing to fuse by down-sampling
     assert model.neck.fuse is (name != 'shike_vit-s.py')
+    head = SHIKE_HEAD if name == 'shike_r32_cifar.py' else LARGE_SCALE_HEAD
     assert model.head.to_dict() == dict(
-        SHIKE_HEAD, num_classes=num_classes, in_channels=width)
+        head, num_classes=num_classes, in_channels=width)

@@ -74,6 +74,24 @@ def test_images_are_32x32_grey_uint8_in_memory():
     assert 'img_path' not in info
 
 
+def test_image_size_option_serves_smaller_images_of_the_same_digits():
+    small = _build(split='test', image_size=16)
+    default = _build(split='test')
+    assert small.get_data_info(0)['img'].shape == (16, 16, 3)
+    assert small.get_gt_labels().tolist() == default.get_gt_labels().tolist()
+    images, _ = load_sklearn_digits()
+    available = {to_rgb_uint8(image, 16).tobytes() for image in images}
+    assert set(_image_keys(small)) <= available
+
+
+@pytest.mark.parametrize('image_size', [7, 16.0, True, '16'])
+def test_image_size_must_be_an_integer_of_at_least_8(image_size):
+    with pytest.raises(
+            ValueError, match='image_size must be an integer '
+            '>= 8'):
+        _build(image_size=image_size)
+
+
 def test_upscaling_keeps_the_digit():
     digit = np.zeros((8, 8))
     digit[:, 3:5] = 16.0  # a vertical bar

@@ -72,7 +72,7 @@ def test_reads_mmpretrain_configs_by_package_name(get_flops):
     'name, size',
     [
         (CIFAR_CONFIG, (32, 32)),  # test pipeline keeps 32: training crop
-        ('shike/shike_r32_digits-lt.py', (32, 32)),  # test Resize (32, 32)
+        ('shike/shike_r32_digits-lt.py', (16, 16)),  # test Resize (16, 16)
         (R50_CONFIG, (224, 224)),  # test CenterCrop 224
         ('mmpretrain::resnet/resnet50_8xb32_in1k.py', (224, 224)),
     ])

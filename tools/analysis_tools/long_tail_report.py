@@ -96,6 +96,9 @@ def main(argv=None):
         '## Accuracy (%) on the balanced test split\n',
         format_group_table(results)
     ]
+    if args.cfg_options and any(r.expected for r in results):
+        sections.append('\n(--cfg-options changed the configs; the expected '
+                        'rows are those of the recipes as shipped.)')
     trained_on = {
         r.name: [row['train_count'] for row in r.per_class]
         for r in results

@@ -15,8 +15,9 @@ model = dict(
         scale=30.0,
         ce_loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
         # The official weights and 'mean' reduction (over batch x classes):
-        # with C classes the per-sample weights are 10/C and 1/C, so they
-        # shrink from 0.1/0.01 on CIFAR-100 to 0.01/0.001 at C=1000.
+        # with C classes the per-sample weights are 10/C and 1/C, 0.1/0.01
+        # on CIFAR-100. The large-scale bases keep those per-sample
+        # strengths at any C (shike_common_large_scale.py).
         dkt_loss=dict(type='DKTLoss', loss_weight=10.0, reduction='mean'),
         mkd_loss=dict(type='MutualKDLoss', loss_weight=1.0, reduction='mean'),
         bal_loss=dict(type='BalancedSoftmaxLoss', loss_weight=1.0),

@@ -7,7 +7,7 @@
 # DKF applies as on ResNet: stride-2 3x3 conv + BN aligners from 96, 192
 # and 384 channels to 768. Stochastic depth follows ConvNeXt-T's linear
 # rule over its 18 blocks (0 to 0.1): the trunk covers blocks 0..14.
-_base_ = ['./shike_common.py']
+_base_ = ['./shike_common_large_scale.py']
 
 drop_path_rate = 0.1
 num_blocks = 18

@@ -8,7 +8,7 @@
 # configs/shike/README.md for the cost of both). Every conv of the trunk and
 # the experts gets SHIKE's kaiming-normal (fan_in) initialisation; no
 # zero-initialised residual branches.
-_base_ = ['./shike_common.py']
+_base_ = ['./shike_common_large_scale.py']
 
 kaiming_fan_in = dict(
     type='Kaiming',

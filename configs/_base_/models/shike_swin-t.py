@@ -6,7 +6,7 @@
 # resolution, so DKF applies: stride-2 3x3 conv + BN aligners from 96, 192
 # and 384 channels to 768. Stochastic depth follows Swin-T's linear rule
 # over its 12 blocks (0 to 0.2): the trunk covers blocks 0..9.
-_base_ = ['./shike_common.py']
+_base_ = ['./shike_common_large_scale.py']
 
 drop_path_rate = 0.2
 num_blocks = 12

@@ -6,7 +6,7 @@
 # resolution, so DKF's down-sampling fusion does not apply: fuse=False.
 # Stochastic depth follows the linear rule over the 12 layers (0 to 0.1):
 # the trunk covers layers 0..8.
-_base_ = ['./shike_common.py']
+_base_ = ['./shike_common_large_scale.py']
 
 drop_path_rate = 0.1
 num_layers = 12
