@@ -11,7 +11,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from shike_mm.apis.analysis import find_scalars_json
+from shike_mm.apis.training_logs import find_scalars_json
 from shike_mm.testing import bypass_cifar_md5
 from shike_mm.utils import find_config, load_local_checkpoint
 
