@@ -8,9 +8,9 @@ from .analysis import (EvaluationResult, evaluate_checkpoint,
 from .expert_aggregation import AggregationResult, learn_expert_weights
 from .flops import complexity, input_size
 from .inference import get_classifier
-from .model_outputs import (LoadedModel, ModelOutputs, collect_outputs,
-                            is_multi_expert, load_model, split_dataloader,
-                            two_view_expert_logits)
+from .model_outputs import (LoadedModel, ModelOutputs, check_split,
+                            collect_outputs, is_multi_expert, load_model,
+                            split_dataloader, two_view_expert_logits)
 from .plots import (plot_class_accuracy, plot_expert_preference,
                     plot_learning_curves, plot_prior_shift,
                     plot_reliability_diagram)
@@ -24,11 +24,11 @@ __all__ = [
     'EvaluationResult', 'evaluate_checkpoint', 'expert_group_accuracy',
     'load_per_class', 'AggregationResult', 'learn_expert_weights',
     'complexity', 'input_size', 'get_classifier', 'LoadedModel',
-    'ModelOutputs', 'collect_outputs', 'is_multi_expert', 'load_model',
-    'split_dataloader', 'two_view_expert_logits', 'plot_class_accuracy',
-    'plot_expert_preference', 'plot_learning_curves', 'plot_prior_shift',
-    'plot_reliability_diagram', 'default_trained_on', 'evaluate_prior_shift',
-    'summarise', 'format_expert_table', 'format_group_table',
-    'format_prior_shift_table', 'calibration_metrics', 'fit_temperature',
-    'find_scalars_json'
+    'ModelOutputs', 'check_split', 'collect_outputs', 'is_multi_expert',
+    'load_model', 'split_dataloader', 'two_view_expert_logits',
+    'plot_class_accuracy', 'plot_expert_preference', 'plot_learning_curves',
+    'plot_prior_shift', 'plot_reliability_diagram', 'default_trained_on',
+    'evaluate_prior_shift', 'summarise', 'format_expert_table',
+    'format_group_table', 'format_prior_shift_table', 'calibration_metrics',
+    'fit_temperature', 'find_scalars_json'
 ]

@@ -19,16 +19,12 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
-from mmpretrain.apis import get_model
 from mmpretrain.registry import METRICS
 
-from shike_mm.datasets.class_counts import (COUNTS_META_KEY,
-                                            trained_class_counts)
 from shike_mm.evaluation.metrics import (SHOT_GROUPS, group_accuracy,
                                          per_class_accuracy)
-from shike_mm.utils.checkpoint import load_checkpoint_checked
+from shike_mm.utils.config import metric_configs
+from .model_outputs import load_model, split_dataloader
 
 #: Titles of the Many/Medium/Few groups in tables and plots.
 GROUP_TITLES = {'many': 'Many', 'medium': 'Medium', 'few': 'Few'}
@@ -101,33 +97,33 @@ def check_expected_results(expected, source: str) -> Optional[dict]:
 
 def _long_tail_metric_cfg(cfg: Config) -> dict:
     """The LongTailMetric entry of ``cfg.test_evaluator``."""
-    evaluators = cfg.test_evaluator
-    if not isinstance(evaluators, (list, tuple)):
-        evaluators = [evaluators]
-    for evaluator in evaluators:
-        if evaluator.get('type') in ('LongTailMetric',
-                                     'mmpretrain.LongTailMetric'):
-            return dict(evaluator)
+    metrics = metric_configs(cfg.test_evaluator)
+    for metric in metrics:
+        if metric.get('type') in ('LongTailMetric',
+                                  'mmpretrain.LongTailMetric'):
+            return dict(metric)
     raise ValueError(
         'The long-tail analysis needs a LongTailMetric in the config\'s '
-        f'test_evaluator, found {[e.get("type") for e in evaluators]}')
+        f'test_evaluator, found {[m.get("type") for m in metrics]}')
 
 
-def evaluate_checkpoint(
-        config: str,
-        checkpoint: str,
-        per_class_out: str,
-        name: Optional[str] = None,
-        device: str = 'cpu',
-        cfg_options: Optional[dict] = None) -> EvaluationResult:
-    """Evaluate ``checkpoint`` on the test split of ``config``.
+def evaluate_checkpoint(cfg: Config,
+                        checkpoint: str,
+                        per_class_out: str,
+                        name: Optional[str] = None,
+                        device: str = 'cpu') -> EvaluationResult:
+    """Evaluate ``checkpoint`` on the test split of ``cfg``.
 
     The config's LongTailMetric computes the metrics (with its own
     Many/Medium/Few thresholds) and writes its per-class table to
-    ``per_class_out``.
+    ``per_class_out``. The model, its checkpoint and the test split go
+    through the checks of ``tools/test.py``
+    (:func:`~shike_mm.apis.model_outputs.load_model`,
+    :func:`~shike_mm.apis.model_outputs.split_dataloader`).
 
     Args:
-        config (str): Config file.
+        cfg (Config): The config, with the command line's overrides and its
+            default scope set (:func:`shike_mm.utils.cli.load_config`).
         checkpoint (str): Checkpoint file, loaded strictly through MMEngine
             (so with shike_mm's safe loader for local files). The
             Many/Medium/Few groups use the training counts stored in it, or
@@ -136,32 +132,23 @@ def evaluate_checkpoint(
         name (str, optional): Label of the model. Defaults to the config's
             file name without extension.
         device (str): Device to run on. Defaults to ``'cpu'``.
-        cfg_options (dict, optional): Config overrides, as
-            ``--cfg-options`` gives them. Defaults to None.
 
     Returns:
         EvaluationResult: Metrics, per-class table and expert scores.
     """
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     metric_cfg = _long_tail_metric_cfg(cfg)
     metric_cfg['per_class_out'] = per_class_out
     metric = METRICS.build(metric_cfg)
 
-    model = get_model(cfg, device=device)
-    loaded = load_checkpoint_checked(model, checkpoint, strict=True)
-    metric.set_class_counts(*trained_class_counts(
-        loaded.get('meta', {}).get(COUNTS_META_KEY),
-        cfg.get('train_dataloader', {}).get('dataset')))
-    dataloader = Runner.build_dataloader(cfg.test_dataloader)
+    loaded = load_model(cfg, checkpoint, device)
+    dataloader = split_dataloader(loaded, cfg.test_dataloader.dataset)
+    metric.set_class_counts(loaded.train_counts, loaded.counts_source)
     metric.dataset_meta = dataloader.dataset.metainfo
 
     labels, expert_scores = [], []
     with torch.no_grad():
         for batch in dataloader:
-            outputs = model.test_step(batch)
+            outputs = loaded.model.test_step(batch)
             metric.process(batch, [out.to_dict() for out in outputs])
             for out in outputs:
                 labels.append(int(out.gt_label[0]))
@@ -171,7 +158,7 @@ def evaluate_checkpoint(
     prefix = f'{metric.prefix}/'
     per_class = load_per_class(per_class_out)
     return EvaluationResult(
-        name=name or osp.splitext(osp.basename(config))[0],
+        name=name or osp.splitext(osp.basename(cfg.filename))[0],
         metrics={
             k[len(prefix):]: v
             for k, v in metrics.items() if k.startswith(prefix)
@@ -179,7 +166,8 @@ def evaluate_checkpoint(
         per_class=per_class,
         labels=np.asarray(labels),
         expert_scores=np.stack(expert_scores) if expert_scores else None,
-        expected=check_expected_results(cfg.get(EXPECTED_RESULTS_KEY), config))
+        expected=check_expected_results(
+            cfg.get(EXPECTED_RESULTS_KEY), cfg.filename))
 
 
 def expert_group_accuracy(result: EvaluationResult) -> np.ndarray:

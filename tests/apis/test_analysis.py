@@ -43,10 +43,8 @@ def test_load_per_class_checks_the_format(tmp_path, per_class_table):
 
 
 def test_evaluation_needs_a_long_tail_metric(tmp_path):
-    config = tmp_path / 'accuracy_only.py'
-    Config(
-        dict(test_evaluator=dict(type='Accuracy'),
-             default_scope='mmpretrain')).dump(str(config))
+    cfg = Config(
+        dict(test_evaluator=dict(type='Accuracy'), default_scope='mmpretrain'))
     with pytest.raises(ValueError, match='needs a LongTailMetric'):
-        evaluate_checkpoint(
-            str(config), 'unused.pth', str(tmp_path / 'per_class.json'))
+        evaluate_checkpoint(cfg, 'unused.pth',
+                            str(tmp_path / 'per_class.json'))

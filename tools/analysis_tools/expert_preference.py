@@ -18,8 +18,8 @@ if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
 
 from shike_mm.apis import (evaluate_checkpoint, format_expert_table,
                            plot_expert_preference)
-from shike_mm.utils import find_config
-from shike_mm.utils.cli import add_cfg_options, add_device, writable_folder
+from shike_mm.utils.cli import (add_cfg_options, add_device, load_config,
+                                writable_folder)
 
 
 def parse_args(argv=None):
@@ -42,11 +42,10 @@ def main(argv=None):
         args.out_dir
         or osp.join(osp.dirname(osp.abspath(args.checkpoint)), 'report'))
     result = evaluate_checkpoint(
-        find_config(args.config),
+        load_config(args.config, args.cfg_options),
         args.checkpoint,
         per_class_out=osp.join(out_dir, 'per_class.json'),
-        device=args.device,
-        cfg_options=args.cfg_options)
+        device=args.device)
     print(format_expert_table(result))
     plot_expert_preference(result, osp.join(out_dir, 'expert_preference.png'))
     return result

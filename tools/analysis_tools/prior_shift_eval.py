@@ -113,13 +113,14 @@ def main(argv=None):
     if args.estimate_prior:
         writable_folder(
             osp.dirname(osp.abspath(args.estimate_prior)), '--estimate-prior')
-    test_loader = split_dataloader(cfg, cfg.test_dataloader.dataset)
 
     runs, described = [], []
     for checkpoint, temperature in zip(args.checkpoint, args.temperature):
         loaded = load_model(cfg, checkpoint, args.device)
         trained_on = args.trained_on or default_trained_on(loaded.head)
-        outputs = collect_outputs(loaded.model, test_loader)
+        outputs = collect_outputs(
+            loaded.model, split_dataloader(loaded,
+                                           cfg.test_dataloader.dataset))
         logits = outputs.logits / temperature
         if described and loaded.train_counts != described[0]['train_counts']:
             raise ValueError(
