@@ -1,3 +1,4 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .channel_order_check_hook import ChannelOrderCheckHook
 from .channels_last_hook import ChannelsLastHook
 from .checkpoint_match_hook import CheckpointMatchHook
@@ -6,7 +7,7 @@ from .nonfinite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .stage_switch_hook import SHIKEStageSwitchHook
 
 __all__ = [
-    'ChannelOrderCheckHook', 'ChannelsLastHook', 'CheckpointMatchHook',
-    'ClassCountsHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'SHIKEStageSwitchHook'
+    'AtomicCheckpointHook', 'ChannelOrderCheckHook', 'ChannelsLastHook',
+    'CheckpointMatchHook', 'ClassCountsHook', 'NonFiniteLossError',
+    'NonFiniteLossHook', 'SHIKEStageSwitchHook'
 ]
