@@ -14,7 +14,8 @@ from mmengine.runner import Runner
 
 from shike_mm.engine.hooks import AtomicCheckpointHook
 from shike_mm.utils import find_config, load_local_checkpoint
-from shike_mm.utils.checkpoint_files import CheckpointWriteError
+from shike_mm.utils.checkpoint_files import (CheckpointWriteError,
+                                             find_resume_checkpoint)
 
 KEY = 'accuracy/top1'
 
@@ -185,3 +186,23 @@ def test_other_backends_save_as_mmengine_does(tmp_path, tiny_image_folder):
         if name.endswith('.log'))
     assert (f'Checkpoints go to {out_dir} through MemoryBackend (Runner): '
             "saved as MMEngine's CheckpointHook does") in log
+
+
+def test_an_out_dir_of_its_own(tmp_path, tiny_image_folder):
+    """Checkpoints in ``out_dir``, ``last_checkpoint`` in the work dir: both
+    written whole, and what an interrupted save left in either is
+    removed."""
+    work_dir, out_dir = tmp_path / 'run', tmp_path / 'ckpts' / 'run'
+    for folder, stale in ((work_dir, 'last_checkpoint.partial'),
+                          (out_dir, 'epoch_1.pth.partial')):
+        folder.mkdir(parents=True)
+        (folder / stale).write_bytes(b'half')
+    runner = Runner.from_cfg(
+        _smoke_cfg(work_dir, tiny_image_folder, out_dir=str(out_dir.parent)))
+    runner.train()
+    assert sorted(os.listdir(out_dir)) == ['epoch_3.pth']
+    assert (work_dir / 'last_checkpoint').read_text() == str(out_dir /
+                                                             'epoch_3.pth')
+    assert not [f for f in os.listdir(work_dir) if f.endswith('.partial')]
+    assert find_resume_checkpoint(str(work_dir)) == (str(out_dir /
+                                                         'epoch_3.pth'), [])
