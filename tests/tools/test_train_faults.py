@@ -14,7 +14,8 @@ import torch
 from shike_mm.utils import load_local_checkpoint
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SMOKE_CONFIG = 'configs/smoke/tiny-resnet_fake-images.py'
+SMOKE_CONFIG = osp.join(REPO_ROOT, 'configs', 'smoke',
+                        'tiny-resnet_fake-images.py')
 # The shipped recipes keep one checkpoint.
 KEEP_ONE = 'default_hooks.checkpoint.max_keep_ckpts=1'
 
@@ -50,8 +51,14 @@ def _train(data_root, work_dir, *args, fault=None, check=True, gpus=1):
         f'train_dataloader.dataset.data_root={data_root}',
         f'val_dataloader.dataset.data_root={data_root}', KEEP_ONE, *args
     ]
+    # Not the checkout: MMEngine's collect_results_cpu makes '.dist_test' in
+    # the working folder of a distributed evaluation.
     proc = subprocess.run(
-        cmd, cwd=REPO_ROOT, env=_env(), capture_output=True, text=True)
+        cmd,
+        cwd=osp.dirname(str(work_dir)),
+        env=_env(),
+        capture_output=True,
+        text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f'{" ".join(cmd)} failed ({proc.returncode}):\n'
                              f'{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}')
