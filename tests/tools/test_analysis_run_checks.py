@@ -61,10 +61,10 @@ def test_tool_error(mismatched, run_tool, tmp_path_factory):
         tmp_path_factory.mktemp('test_tool'),
         check=False,
         fake_cifar=True)
-    assert proc.returncode != 0
+    assert proc.returncode == 1
     last_line = proc.stderr.strip().splitlines()[-1]
-    assert last_line.startswith('ValueError: '), proc.stderr[-2000:]
-    return last_line[len('ValueError: '):]
+    assert last_line.startswith('test.py: error: '), proc.stderr[-2000:]
+    return last_line[len('test.py: error: '):]
 
 
 def test_test_tool_refuses_the_channel_order(test_tool_error):

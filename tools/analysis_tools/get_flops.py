@@ -19,19 +19,13 @@ Example::
 """
 import argparse
 import os.path as osp
-import sys
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from shike_mm.apis.flops import PARTS, complexity, input_size
-from shike_mm.utils.cli import add_cfg_options, load_config
+from shike_mm.utils.cli import add_cfg_options, load_config, run_tool
 
 
 def parse_args(argv=None):
@@ -90,4 +84,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

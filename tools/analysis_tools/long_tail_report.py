@@ -22,19 +22,13 @@ Example::
 """
 import argparse
 import os.path as osp
-import sys
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 from shike_mm.apis import (evaluate_checkpoint, find_scalars_json,
                            format_expert_table, format_group_table,
                            plot_class_accuracy, plot_expert_preference,
                            plot_learning_curves)
 from shike_mm.utils.cli import (add_cfg_options, add_device, load_config,
-                                writable_folder)
+                                run_tool, set_cpu_threads, writable_folder)
 
 
 def parse_args(argv=None):
@@ -78,6 +72,8 @@ def main(argv=None):
     results = []
     for config, checkpoint, name in models:
         cfg = load_config(config, args.cfg_options)
+        if not results:
+            set_cpu_threads(cfg)
         name = name or osp.splitext(osp.basename(cfg.filename))[0]
         if any(r.name == name for r in results):
             raise ValueError(f'Both models are called {name!r}; tell them '
@@ -141,4 +137,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -20,12 +20,6 @@ split's prior, for ``TargetPriorAdjustment(target_prior=FILE)``.
 import argparse
 import json
 import os.path as osp
-import sys
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 from shike_mm.apis import (collect_outputs, default_trained_on,
                            evaluate_prior_shift, format_prior_shift_table,
