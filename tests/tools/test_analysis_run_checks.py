@@ -4,8 +4,10 @@ CIFAR dataset that serves RGB next to a data preprocessor with
 ``to_rgb=True``, which would swap red and blue silently."""
 import pytest
 import torch
+from helpers import if100_on_fake_cifar
 
 from shike_mm.apis.inference import get_classifier
+from shike_mm.testing import bypass_cifar_md5
 
 RGB_DATASETS = {
     f'{loader}.dataset.channel_order': 'rgb'
@@ -26,17 +28,10 @@ def mismatched(tmp_path_factory, fake_cifar):
     """The CIFAR-100-LT SHIKE config on fake CIFAR with RGB datasets (its
     data preprocessor keeps ``to_rgb=True``), and a checkpoint that fits
     its model, trained (as it says) on its training split."""
-    from mmengine.config import Config
-
-    from shike_mm.testing import bypass_cifar_md5
     root = tmp_path_factory.mktemp('mismatched')
-    data_root = fake_cifar('cifar100', train_per_class=3, test_per_class=1)
-    cfg = Config.fromfile('configs/shike/shike_r32_cifar100-lt-if100.py')
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[loader].dataset.data_root = data_root
-        cfg[loader].dataset.imb_factor = 2
-        cfg[loader].num_workers = 0
-        cfg[loader].persistent_workers = False
+    cfg = if100_on_fake_cifar(
+        fake_cifar('cifar100', train_per_class=3, test_per_class=1),
+        imb_factor=2)
     cfg.val_dataloader.dataset.split = 'train'
     cfg.merge_from_dict(RGB_DATASETS)
     config = root / 'rgb_datasets.py'
