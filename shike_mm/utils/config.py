@@ -1,4 +1,5 @@
-"""Locate the configs and the model index that ship with shike_mm."""
+"""Locate the configs and the model index that ship with shike_mm, and read
+a config's evaluator field as a list of metric configs."""
 import glob
 import os.path as osp
 from typing import List, Tuple
