@@ -22,7 +22,6 @@ import os.path as osp
 
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from shike_mm.apis.flops import PARTS, complexity, input_size
 from shike_mm.utils.cli import add_cfg_options, load_config, run_tool
@@ -54,7 +53,8 @@ def parse_args(argv=None):
 
 
 def build_model(cfg: Config) -> torch.nn.Module:
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    """The model of a config from :func:`load_config` (which set its
+    default scope)."""
     from mmpretrain.registry import MODELS
     return MODELS.build(cfg.model)
 
