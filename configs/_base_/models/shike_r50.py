@@ -8,7 +8,7 @@
 # configs/shike/README.md for the cost of both). Every conv of the trunk and
 # the experts gets SHIKE's kaiming-normal (fan_in) initialisation; no
 # zero-initialised residual branches.
-_base_ = ['./shike_common_large_scale.py', './shike_kaiming_fan_in.py']
+_base_ = ['./shike_common_large_scale.py', './kaiming_fan_in.py']
 
 model = dict(
     backbone=dict(

@@ -7,7 +7,7 @@
 # shallow maps to 912x7x7 with stride-2 3x3 conv + BN aligners. As in the
 # ResNet configs, every conv gets SHIKE's kaiming-normal (fan_in)
 # initialisation and no residual branch is zero-initialised.
-_base_ = ['./shike_common_large_scale.py', './shike_kaiming_fan_in.py']
+_base_ = ['./shike_common_large_scale.py', './kaiming_fan_in.py']
 
 model = dict(
     backbone=dict(
