@@ -8,12 +8,12 @@ import subprocess
 import sys
 
 import pytest
+from helpers import REPO_ROOT, if100_on_fake_cifar
 
 from shike_mm.testing import (bypass_cifar_md5, write_fake_cifar,
                               write_image_folder)
 from shike_mm.testing.checkout import new_artefacts, untracked_entries
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ALLOW_ARTEFACTS = '--allow-checkout-artefacts'
 _UNTRACKED_AT_START = pytest.StashKey()
 
@@ -175,37 +175,22 @@ def fake_clip(tmp_path_factory):
     return SimpleNamespace(archive=archive, state=state, converted=converted)
 
 
-SHIKE_CIFAR_CONFIG = osp.join(REPO_ROOT, 'configs', 'shike',
-                              'shike_r32_cifar100-lt-if100.py')
-
-
 @pytest.fixture
 def short_shike_cifar_config(tmp_path, fake_cifar):
     """Factory: the real CIFAR-100-LT IF100 config shortened to
     ``max_epochs`` with the stage switch at ``switch_epoch``, on tiny fake
-    CIFAR, written to a file. Extra keyword arguments are merged in."""
-    from mmengine.config import Config
+    CIFAR (:func:`helpers.if100_on_fake_cifar`), written to a file. Extra
+    keyword arguments are merged in."""
 
     def make(max_epochs=4, switch_epoch=2, augment=True, **overrides):
         # 3 to 1 images per class: 2 batches of 128 per epoch
-        data_root = fake_cifar('cifar100', train_per_class=3, test_per_class=1)
-        cfg = Config.fromfile(SHIKE_CIFAR_CONFIG)
-        for loader in ('train_dataloader', 'val_dataloader',
-                       'test_dataloader'):
-            cfg[loader].dataset.data_root = data_root
-            cfg[loader].dataset.imb_factor = 2
-            cfg[loader].num_workers = 0
-            cfg[loader].persistent_workers = False
+        cfg = if100_on_fake_cifar(
+            fake_cifar('cifar100', train_per_class=3, test_per_class=1),
+            imb_factor=2,
+            max_epochs=max_epochs,
+            switch_epoch=switch_epoch)
         if not augment:
             cfg.train_dataloader.dataset.pipeline = [dict(type='PackInputs')]
-        cfg.train_cfg.max_epochs = max_epochs
-        cfg.custom_hooks[0].switch_epoch = switch_epoch
-        # The schedule is tested on its own; a short run keeps the LR
-        # constant apart from the hook's reset at the switch.
-        cfg.param_scheduler = None
-        cfg.default_hooks.logger.interval = 1
-        cfg.default_hooks.checkpoint = dict(
-            type='CheckpointHook', interval=1, max_keep_ckpts=-1)
         cfg.env_cfg.dist_cfg = dict(backend='gloo')
         cfg.merge_from_dict(overrides)
         path = tmp_path / f'short_shike_{max_epochs}e_switch{switch_epoch}.py'

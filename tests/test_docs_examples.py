@@ -10,13 +10,13 @@ import mmcv
 import numpy as np
 import pytest
 import torch
+from helpers import REPO_ROOT
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import DATASETS
 
 from shike_mm.apis import get_classifier
 
-REPO_ROOT = osp.dirname(osp.abspath(__file__ + '/..'))
 DIGITS_CONFIG = osp.join(REPO_ROOT, 'configs/shike/shike_r32_digits-lt.py')
 DEMO_DIGIT = osp.join(REPO_ROOT, 'demo', 'digit_7.png')
 

@@ -1,12 +1,12 @@
 """The wheel ships the package, its configs, its tools and its model index,
 and leaves the choice of OpenMMLab or OneDL distributions to extras."""
-import os.path as osp
 import shutil
 import subprocess
 import sys
 import zipfile
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+from helpers import REPO_ROOT
+
 # What a build never reads: version control, outputs of earlier builds and
 # runs, data.
 NOT_SOURCES = shutil.ignore_patterns('.git', 'build', 'dist', '*.egg-info',

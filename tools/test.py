@@ -1,22 +1,16 @@
 """Evaluate a checkpoint with an MMPretrain-style config."""
 import argparse
 import os.path as osp
-import sys
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 import mmengine
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import ConfigDict
 
 from shike_mm.datasets.transforms import CROP_ENSEMBLES, crop_ensemble_pipeline
-from shike_mm.utils import find_config
 from shike_mm.utils.cli import (add_cfg_options, add_launcher,
                                 add_trust_checkpoint, built_runner,
-                                set_work_dir)
+                                load_config, run_tool, set_work_dir)
+from shike_mm.utils.config import metric_configs
 
 
 def parse_args(argv=None):
@@ -173,10 +167,7 @@ def merge_args(cfg, args):
         cfg.test_dataloader = loader
 
     if args.out is not None and args.out_item == 'pred':
-        evaluators = cfg.test_evaluator
-        if not isinstance(evaluators, (list, tuple)):
-            evaluators = [evaluators]
-        cfg.test_evaluator = list(evaluators) + [
+        cfg.test_evaluator = metric_configs(cfg.test_evaluator) + [
             dict(type='DumpResults', out_file_path=args.out)
         ]
 
@@ -191,7 +182,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise ValueError(f'--out must be a .pkl file, got {args.out}')
-    cfg = merge_args(Config.fromfile(find_config(args.config)), args)
+    cfg = merge_args(load_config(args.config), args)
     with built_runner(cfg, args) as runner:
         metrics = runner.test()
     if args.out is not None and args.out_item == 'metrics':
@@ -200,4 +191,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

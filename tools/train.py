@@ -1,23 +1,17 @@
 """Train a model with an MMPretrain-style config (shike_mm components)."""
 import argparse
 import logging
-import os.path as osp
-import sys
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 import torch
-from mmengine.config import Config, ConfigDict
+from mmengine.config import ConfigDict
 from mmengine.logging import print_log
 
-from shike_mm.utils import find_config
 from shike_mm.utils.checkpoint_files import find_resume_checkpoint
 from shike_mm.utils.cli import (add_cfg_options, add_launcher,
                                 add_trust_checkpoint, built_runner,
-                                set_work_dir)
+                                load_config, run_tool, set_work_dir)
+from shike_mm.utils.fast_paths import (inductor_missing, is_amp_wrapper,
+                                       strip_amp_keys)
 from shike_mm.utils.interruption import stop_cleanly
 
 
@@ -129,9 +123,7 @@ def amp_without_gpu(cfg):
     """Train in fp32 where MMEngine's AMP wrapper cannot run (no GPU),
     whatever its ``dtype`` (fp16 or bf16), with a warning."""
     wrapper = cfg.optim_wrapper
-    if wrapper.get('type') not in ('AmpOptimWrapper',
-                                   'mmengine.AmpOptimWrapper') or \
-            torch.cuda.is_available():
+    if not is_amp_wrapper(wrapper) or torch.cuda.is_available():
         return
     dtype = wrapper.get('dtype') or 'float16'
     print_log(
@@ -140,25 +132,7 @@ def amp_without_gpu(cfg):
         logger='current',
         level=logging.WARNING)
     wrapper.type = 'OptimWrapper'
-    for amp_only in ('loss_scale', 'dtype', 'use_fsdp'):
-        wrapper.pop(amp_only, None)
-
-
-def inductor_missing():
-    """Why torch.compile's default backend (inductor) cannot generate code
-    here, or None: it needs Triton on a GPU, a C++ compiler on the CPU."""
-    if torch.cuda.is_available():
-        from torch.utils._triton import has_triton
-        return None if has_triton() else \
-            'inductor needs Triton for CUDA, which is not installed'
-    try:
-        from torch._inductor.cpp_builder import get_cpp_compiler
-        get_cpp_compiler()
-    except Exception as err:  # no compiler found
-        lines = str(err).strip().splitlines()
-        return 'inductor needs a C++ compiler for the CPU ' \
-            f'({type(err).__name__}: {lines[0] if lines else ""})'
-    return None
+    strip_amp_keys(wrapper)
 
 
 def compile_without_compiler(cfg):
@@ -169,10 +143,13 @@ def compile_without_compiler(cfg):
         return
     backend = compile_cfg.get('backend', 'inductor') if isinstance(
         compile_cfg, dict) else 'inductor'
-    reason = inductor_missing() if backend == 'inductor' else None
-    if reason:
+    if backend != 'inductor':
+        return
+    missing = inductor_missing('cuda' if torch.cuda.is_available() else 'cpu')
+    if missing:
         print_log(
-            f'torch.compile skipped, training uncompiled: {reason}.',
+            'torch.compile skipped, training uncompiled: inductor needs '
+            f'{missing}.',
             logger='current',
             level=logging.WARNING)
         cfg.compile = False
@@ -225,7 +202,7 @@ def auto_resume(cfg):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = merge_args(Config.fromfile(find_config(args.config)), args)
+    cfg = merge_args(load_config(args.config), args)
     notes = whole_checkpoints(cfg) + auto_resume(cfg)
     with built_runner(cfg, args) as runner, stop_cleanly(runner):
         for level, note in notes:
@@ -234,4 +211,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -24,6 +24,8 @@ import threading
 import time
 from collections import deque
 
+from shike_mm.utils.cli import run_tool
+
 TRAIN_SCRIPT = osp.join(osp.dirname(osp.abspath(__file__)), 'train.py')
 #: Lines of a run's console output echoed as they come.
 ECHOED = ('Epoch(val)', 'Error', 'error:')
@@ -148,4 +150,4 @@ def _first_finished(runs):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

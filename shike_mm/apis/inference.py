@@ -7,7 +7,7 @@ from mmpretrain.apis import get_model
 from modelindex.models.Model import Model
 from modelindex.models.Result import Result
 
-from shike_mm.utils.checkpoint import load_checkpoint_checked
+from shike_mm.engine.run_checks import load_checkpoint_checked
 from shike_mm.utils.config import find_config
 
 #: The task name under which ``mmpretrain.inference_model`` picks

@@ -13,7 +13,10 @@ from mmpretrain.apis import get_model
 
 from shike_mm.datasets.class_counts import (COUNTS_META_KEY,
                                             trained_class_counts)
-from shike_mm.utils.checkpoint import load_checkpoint_checked
+from shike_mm.engine.run_checks import (check_channel_order,
+                                        check_split_classes,
+                                        give_counts_to_head,
+                                        load_checkpoint_checked)
 
 
 @dataclass
@@ -64,7 +67,9 @@ def load_model(cfg: Config,
     config's training dataset
     (:func:`~shike_mm.datasets.class_counts.trained_class_counts`); a head
     with ``set_class_counts`` receives them, so its post-processors have
-    the training prior.
+    the training prior. The checkpoint and the counts go through the checks
+    a run makes (:mod:`shike_mm.engine.run_checks`), so what
+    ``tools/test.py`` refuses is refused here with the same message.
 
     Args:
         cfg (Config): The config, its default scope set
@@ -80,8 +85,7 @@ def load_model(cfg: Config,
     counts, source = trained_class_counts(
         loaded.get('meta', {}).get(COUNTS_META_KEY),
         cfg.get('train_dataloader', {}).get('dataset'))
-    if hasattr(model.head, 'set_class_counts'):
-        model.head.set_class_counts(counts)
+    give_counts_to_head(model.head, counts, source)
     model.eval()
     return LoadedModel(cfg, model, counts, source)
 
@@ -93,14 +97,48 @@ def is_multi_expert(head: torch.nn.Module) -> bool:
             and getattr(head, 'num_experts', 1) > 1)
 
 
-def split_dataloader(cfg: Config,
-                     dataset_cfg: dict) -> torch.utils.data.DataLoader:
+def check_split(loaded: LoadedModel, loader_name: str, dataset) -> None:
+    """Make the checks a run makes on a split it evaluates: the split has
+    the classes the model was trained on, and the model's data
+    preprocessor converts the channel order the split serves.
+
+    Args:
+        loaded (LoadedModel): The model.
+        loader_name (str): The data loader the split is read as, e.g.
+            ``'test_dataloader'``, named in the messages.
+        dataset: The split.
+
+    Raises:
+        ValueError: If a check fails.
+    """
+    check_split_classes(loader_name, dataset, loaded.train_counts,
+                        loaded.counts_source)
+    check_channel_order(loader_name, dataset, loaded.model.data_preprocessor)
+
+
+def split_dataloader(
+        loaded: LoadedModel,
+        dataset_cfg: dict,
+        loader_name: str = 'test_dataloader') -> torch.utils.data.DataLoader:
     """A data loader of ``dataset_cfg`` with the settings of the config's
-    test data loader, in sample order."""
-    loader_cfg = copy.deepcopy(cfg.test_dataloader)
+    test data loader, in sample order, checked for the model
+    (:func:`check_split`).
+
+    Args:
+        loaded (LoadedModel): The model, with its config.
+        dataset_cfg (dict): The split.
+        loader_name (str): The data loader the split is read as, named in
+            the messages. Defaults to ``'test_dataloader'``.
+
+    Returns:
+        DataLoader: The loader.
+    """
+    loader_cfg = copy.deepcopy(loaded.cfg.test_dataloader)
     loader_cfg['dataset'] = dataset_cfg
     loader_cfg['sampler'] = dict(type='DefaultSampler', shuffle=False)
-    return Runner.build_dataloader(loader_cfg)
+    dataloader = Runner.build_dataloader(loader_cfg)
+    check_split(loaded, loader_name, dataloader.dataset)
+    return dataloader
 
 
 def _batch_logits(model, batch) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:

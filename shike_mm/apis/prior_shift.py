@@ -12,7 +12,6 @@ from shike_mm.datasets.prior_shift_dataset import (TEST_PRIORS,
 from shike_mm.models.utils.prior import (estimate_prior_em,
                                          log_prior_from_counts,
                                          source_log_prior)
-from .analysis import _pyplot, _save, _zoomed_limits
 
 #: The predictions compared, with their titles.
 METHODS = {
@@ -127,55 +126,3 @@ def summarise(runs: List[Dict[str, dict]]) -> Dict[str, dict]:
         summary[name] = dict(
             num_samples=sum(runs[0][name]['class_counts']), accuracy=accuracy)
     return summary
-
-
-def format_prior_shift_table(summary: Dict[str, dict], num_models: int) -> str:
-    """A Markdown table, one row per test prior, one column per method:
-    ``mean ± std`` over the models (the value alone for one model)."""
-    header = ['test prior', 'test images'] + list(METHODS)
-    rows = [header, ['---'] * len(header)]
-    for name, entry in summary.items():
-        cells = [
-            f'{mean:.2f} ± {spread:.2f}' if num_models > 1 else f'{mean:.2f}'
-            for mean, spread in entry['accuracy'].values()
-        ]
-        rows.append([name, str(entry['num_samples'])] + cells)
-    return '\n'.join('| ' + ' | '.join(row) + ' |' for row in rows)
-
-
-def plot_prior_shift(summary: Dict[str, dict], title: str,
-                     out_file: str) -> None:
-    """Accuracy against the test prior, one line per method, with the
-    spread over models as error bars.
-
-    Args:
-        summary (dict): What :func:`summarise` returns.
-        title (str): Title of the plot.
-        out_file (str): PNG to write.
-    """
-    plt = _pyplot()
-    names = list(summary)
-    x = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(9.0, 4.8))
-    values = []
-    for method, label in METHODS.items():
-        means = [summary[n]['accuracy'][method][0] for n in names]
-        spreads = [summary[n]['accuracy'][method][1] for n in names]
-        ax.errorbar(x, means, yerr=spreads, marker='o', capsize=3, label=label)
-        values += means
-    ax.axvline(
-        names.index('uniform'), color='gray', linewidth=1, linestyle=':')
-    ax.set_xticks(x)
-    ax.set_xticklabels(names, rotation=30)
-    ax.set_ylim(*_zoomed_limits(values, margin=2.0))
-    ax.set_xlabel('test class prior (forward: head classes frequent)')
-    ax.set_ylabel('top-1 accuracy (%)')
-    ax.set_title(title)
-    # Below the rotated tick labels and the axis title.
-    ax.legend(
-        loc='upper center',
-        bbox_to_anchor=(0.5, -0.32),
-        ncol=2,
-        fontsize='small',
-        frameon=False)
-    _save(fig, out_file)

@@ -13,7 +13,6 @@ Everything that reads a local checkpoint through MMEngine (``resume``,
 ``load_from``, ``tools/test.py``, ``init_cfg=dict(type='Pretrained')``,
 ``mmpretrain.get_model``) goes through :func:`load_local_checkpoint`.
 """
-import logging
 import os
 import os.path as osp
 import pickle
@@ -23,9 +22,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 import numpy as np
 import torch
 import torch.nn as nn
-from mmengine.logging import HistoryBuffer, print_log
-from mmengine.runner.checkpoint import (CheckpointLoader, _load_checkpoint,
-                                        _load_checkpoint_to_model)
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
 
 TRUST_ENV = 'SHIKE_MM_TRUST_CHECKPOINTS'
 # HistoryBuffer's built-in statistics; custom ones join its class registry.
@@ -231,51 +229,3 @@ def describe_checkpoint_mismatch(filename: str,
         return None
     return (f'Checkpoint {filename} does not match the model: ' +
             '; '.join(parts))
-
-
-def load_checkpoint_checked(model: nn.Module,
-                            filename: str,
-                            strict: bool = True,
-                            map_location: str = 'cpu') -> dict:
-    """Load a checkpoint into a model, strictly unless told otherwise.
-
-    Args:
-        model (nn.Module): The model (unwrapped).
-        filename (str): The checkpoint (local files go through the safe
-            loader).
-        strict (bool): Raise on missing or unexpected keys and shape
-            mismatches. Defaults to True. With False they are logged as a
-            WARNING and the fitting weights are loaded.
-        map_location (str): Device of the loaded tensors. Defaults to
-            ``'cpu'``.
-
-    Returns:
-        dict: The loaded checkpoint.
-
-    Raises:
-        CheckpointMismatchError: On a mismatch with ``strict=True``, and
-            for a checkpoint trained on other base weights than the
-            model's ``PretrainedBase`` holds (whatever ``strict``).
-    """
-    from shike_mm.models.peft.pretrained_base import base_weights_problems
-    checkpoint = _load_checkpoint(filename, map_location=map_location)
-    errors, warnings = base_weights_problems(model, checkpoint, filename)
-    if errors:
-        raise CheckpointMismatchError('; '.join(errors))
-    for warning in warnings:
-        print_log(warning, logger='current', level=logging.WARNING)
-    state_dict = checkpoint.get('state_dict', checkpoint)
-    problem = describe_checkpoint_mismatch(
-        filename, checkpoint_mismatch(model, state_dict))
-    if problem and strict:
-        raise CheckpointMismatchError(
-            f'{problem}. Use the config it was trained with, or load it '
-            'non-strictly on purpose (strict=False)')
-    if problem:
-        print_log(
-            f'{problem}; the fitting weights are loaded, the others keep '
-            'their initialisation',
-            logger='current',
-            level=logging.WARNING)
-    _load_checkpoint_to_model(model, checkpoint, strict=False)
-    return checkpoint

@@ -217,10 +217,14 @@ def built_runner(cfg: Config, args: argparse.Namespace) -> Iterator[Runner]:
 
 
 def run_tool(main: Callable[[], object]) -> None:
-    """Run a tool's ``main``. An error of :data:`TOOL_ERRORS` ends the
-    process with ``<tool>.py: error: <message>`` and exit status 1, as
-    argparse reports a wrong option, instead of a traceback."""
+    """Run a tool's ``main``, as every tool in ``tools/`` starts. An error of
+    :data:`TOOL_ERRORS` ends the process with ``<tool>.py: error:
+    <message>`` and exit status 1, as argparse reports a wrong option,
+    instead of a traceback; the checkpoint errors name their class
+    (``<tool>.py: error: UntrustedCheckpointError: ...``)."""
     try:
         main()
     except TOOL_ERRORS as error:
-        sys.exit(f'{osp.basename(sys.argv[0])}: error: {error}')
+        kind = '' if isinstance(error, (ValueError, OSError)) else \
+            f'{type(error).__name__}: '
+        sys.exit(f'{osp.basename(sys.argv[0])}: error: {kind}{error}')

@@ -1,7 +1,8 @@
-"""Locate the configs and the model index that ship with shike_mm."""
+"""Locate the configs and the model index that ship with shike_mm, and read
+a config's evaluator field as a list of metric configs."""
 import glob
 import os.path as osp
-from typing import Tuple
+from typing import List, Tuple
 
 from mmengine.logging import print_log
 
@@ -81,3 +82,18 @@ def find_model_index() -> Tuple[str, str]:
         f'{MODEL_INDEX} not found in {" nor ".join(RESOURCE_ROOTS)}; a '
         'wheel built without setup.py (which copies it into shike_mm/.mim) '
         'lacks it.')
+
+
+def metric_configs(evaluator) -> List[dict]:
+    """The metric configs of a config's evaluator (``val_evaluator``,
+    ``test_evaluator``), which MMEngine takes as one config or a list.
+
+    Args:
+        evaluator (dict | list[dict]): The evaluator field.
+
+    Returns:
+        list[dict]: Its metric configs, in order.
+    """
+    if isinstance(evaluator, (list, tuple)):
+        return list(evaluator)
+    return [evaluator]

@@ -5,6 +5,7 @@ import mmcv
 import numpy as np
 import pytest
 import torch
+from helpers import REPO_ROOT
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain import ImageClassificationInferencer, inference_model
@@ -13,7 +14,6 @@ from mmpretrain.registry import DATASETS
 import shike_mm  # noqa: F401  (registers the components)
 from shike_mm.apis.inference import get_classifier
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO_ROOT, 'configs/shike/shike_r32_digits-lt.py')
 DIGITS = tuple('0123456789')
 

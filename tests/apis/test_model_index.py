@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pytest
 import torch
+from helpers import REPO_ROOT
 from mmengine.analysis import FlopAnalyzer
 from mmengine.fileio import load
 from mmpretrain import (ImageClassificationInferencer, get_model,
@@ -18,7 +19,6 @@ from shike_mm.apis.flops import input_size
 from shike_mm.utils import load_local_checkpoint
 from shike_mm.utils.hub import register_model_index
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 METAFILE = load(osp.join(REPO_ROOT, 'configs', 'shike', 'metafile.yml'))
 MODELS = {model['Name']: model for model in METAFILE['Models']}
 # {algorithm}_{backbone}[_{pretrain}-pre]_{gpus}xb{batch}-{epochs}e_{data}

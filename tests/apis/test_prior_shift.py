@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from shike_mm.apis.prior_shift import (evaluate_prior_shift,
-                                       format_prior_shift_table,
-                                       plot_prior_shift, summarise)
+from shike_mm.apis.plots import plot_prior_shift
+from shike_mm.apis.prior_shift import evaluate_prior_shift, summarise
+from shike_mm.apis.tables import format_prior_shift_table
 from shike_mm.datasets import TEST_PRIORS
 
 TRAIN_COUNTS = [100, 40, 16, 6]

@@ -13,6 +13,7 @@ import tempfile
 
 import numpy as np
 import pytest
+from helpers import REPO_ROOT
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import DATASETS, TRANSFORMS
@@ -22,7 +23,6 @@ from PIL import Image, ImageEnhance, ImageOps
 import shike_mm  # noqa: F401  (registers the datasets)
 from shike_mm.testing import bypass_cifar_md5, write_fake_cifar
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO_ROOT, 'configs/shike/shike_r32_cifar100-lt-if100.py')
 NUM_IMAGES = 64
 TOLERANCE = 2.0  # mean |difference| per op, 0-255 scale

@@ -3,12 +3,12 @@ import os.path as osp
 
 import numpy as np
 import pytest
+from helpers import REPO_ROOT
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import TRANSFORMS
 from official_cifar10_policy import OFFICIAL_POLICY
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATASET_CFG = osp.join(REPO_ROOT,
                        'configs/_base_/datasets/cifar100-lt_bs128_shike.py')
 

@@ -3,30 +3,17 @@ import math
 import os.path as osp
 
 import pytest
+from helpers import REPO_ROOT, LearningRateRecorder
 from mmengine.config import Config
-from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from mmpretrain.registry import MODELS
 
 import shike_mm  # noqa: F401  (registers the components)
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHIKE_CONFIG = osp.join(REPO_ROOT, 'configs/shike/shike_r32_digits-lt.py')
 BASELINE_CONFIG = osp.join(
     REPO_ROOT, 'configs/shike/shike_r32_digits-lt_single-expert-ce.py')
-
-
-class LearningRateRecorder(Hook):
-    """Records the learning rate each epoch trains with."""
-
-    priority = 'LOWEST'
-
-    def __init__(self):
-        self.lrs = []
-
-    def before_train_epoch(self, runner):
-        self.lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
 
 
 def shike_lr(epoch):

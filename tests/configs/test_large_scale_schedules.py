@@ -13,6 +13,7 @@ import math
 
 import pytest
 import torch
+from helpers import official_cifar_lr
 from mmengine.config import Config
 from mmengine.registry import PARAM_SCHEDULERS
 
@@ -56,18 +57,6 @@ def replay_lr(schedule_cfg: Config, epoch_length: int):
 
 def _schedule(name):
     return Config.fromfile(find_config(f'_base_/schedules/{name}'))
-
-
-def official_cifar_lr(epoch):
-    """The official CIFAR schedule, spec section 4."""
-    if epoch < 5:
-        return 0.025 * (epoch + 1)
-    if epoch < 180:
-        return 0.075 * (1 + math.cos(math.pi * (epoch - 5) / 175))
-    k = epoch - 180
-    if k < 5:
-        return 0.0375 + 0.0125 * k
-    return 0.05 * (1 + math.cos(math.pi * (k - 5) / 15))
 
 
 def test_replay_reproduces_the_official_cifar_schedule():

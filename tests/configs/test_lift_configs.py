@@ -5,6 +5,7 @@ import glob
 import os.path as osp
 
 import pytest
+from helpers import REPO_ROOT
 from mmengine.config import Config
 from mmengine.fileio import load
 from mmengine.registry import init_default_scope
@@ -13,7 +14,6 @@ from mmpretrain.registry import MODELS
 
 from shike_mm.utils import find_config
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLIP_MEAN = [0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255]
 CLIP_STD = [0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255]
 # config: (classes, blocks, adapter width (LIFT's formula), feature size,

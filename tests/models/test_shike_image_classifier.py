@@ -5,9 +5,11 @@ import copy
 import pytest
 import torch
 from mmengine.config import Config
-from mmpretrain.registry import MODELS
+from mmengine.registry import init_default_scope
+from mmpretrain.registry import DATASETS, MODELS
 from mmpretrain.structures import DataSample
 
+from shike_mm.apis.inference import get_classifier
 from shike_mm.utils import find_config
 
 NUM_CLASSES = 100
@@ -105,3 +107,28 @@ def test_stage2_checkpoint_predicts_with_retrain_classifiers(tmp_path):
     ])
     torch.testing.assert_close(logits, expected.mean(0))
     assert not torch.allclose(logits, stage1_logits)
+
+
+def test_tensor_mode_is_the_fused_prediction_of_the_digits_model():
+    """What an exporter sees (tests/apis/test_onnx_export.py): mode='tensor'
+    gives the [B, C] logits whose softmax predict() returns, here for the
+    digits model in stage 2."""
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    model = get_classifier(find_config('shike/shike_r32_digits-lt.py'))
+    model.head.set_stage(2)  # predict with the re-trained classifiers
+    model.eval()
+    dataset = DATASETS.build(
+        dict(
+            type='DigitsLT', split='test', pipeline=[dict(type='PackInputs')]))
+    inputs = model.data_preprocessor(
+        dict(
+            inputs=[dataset[i]['inputs'] for i in range(4)],
+            data_samples=[dataset[i]['data_samples']
+                          for i in range(4)]))['inputs']
+    with torch.no_grad():
+        logits = model(inputs, mode='tensor')
+        scores = torch.stack(
+            [sample.pred_score for sample in model(inputs, mode='predict')])
+    assert logits.shape == (4, 10)
+    torch.testing.assert_close(logits.softmax(dim=1), scores)

@@ -7,12 +7,12 @@ import shutil
 
 import pytest
 import torch
+from helpers import REPO_ROOT
 from mmpretrain.utils import load_json_log
 
-from shike_mm.apis.analysis import find_scalars_json
 from shike_mm.apis.inference import get_classifier
+from shike_mm.apis.training_logs import find_scalars_json
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHIKE_CONFIG = 'configs/shike/shike_r32_digits-lt.py'
 BASELINE_CONFIG = 'configs/shike/shike_r32_digits-lt_single-expert-ce.py'
 METRIC_KEYS = {

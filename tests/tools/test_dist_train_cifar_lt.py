@@ -3,10 +3,9 @@ import os
 import subprocess
 import sys
 
-from shike_mm.utils import load_local_checkpoint
+from helpers import REPO_ROOT
 
-REPO_ROOT = os.path.dirname(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from shike_mm.utils import load_local_checkpoint
 
 
 def test_two_processes_train_across_the_switch(tmp_path,

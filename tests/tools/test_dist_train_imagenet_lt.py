@@ -5,12 +5,12 @@ import os.path as osp
 import re
 import subprocess
 
+from helpers import REPO_ROOT
 from mmengine.config import Config
 
 from shike_mm.testing import write_image_folder
 from shike_mm.utils import find_config
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 NUM_CLASSES = 4
 IMAGE_SIZE = 32
 

@@ -3,10 +3,10 @@ digits: OpenAI-style archive -> clip_to_mm.py -> clip_text_classifier.py
 -> two epochs of tools/train.py -> a checkpoint of what trained ->
 tools/test.py with and without the crop ensemble; the frozen weights stay
 bit-identical and a model on other base weights refuses the checkpoint."""
-import os.path as osp
 
 import pytest
 import torch
+from helpers import REPO_ROOT
 from mmpretrain import inference_model
 
 from shike_mm.apis import get_classifier
@@ -16,7 +16,6 @@ from shike_mm.testing import write_fake_clip_archive
 from shike_mm.utils import load_local_checkpoint
 from shike_mm.utils.checkpoint import CheckpointMismatchError
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DIGITS = [
     'zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight',
     'nine'

@@ -10,11 +10,11 @@ import sys
 
 import pytest
 import torch
+from helpers import REPO_ROOT
 
 from shike_mm.apis.inference import get_classifier
 from shike_mm.models.post_processors import TargetPriorAdjustment
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SHIKE_CONFIG = osp.join(REPO_ROOT, 'configs', 'shike',
                         'shike_r32_digits-lt.py')
 BASELINE_CONFIG = osp.join(REPO_ROOT, 'configs', 'shike',

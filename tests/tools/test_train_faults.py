@@ -10,10 +10,10 @@ import sys
 
 import pytest
 import torch
+from helpers import REPO_ROOT
 
 from shike_mm.utils import load_local_checkpoint
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SMOKE_CONFIG = osp.join(REPO_ROOT, 'configs', 'smoke',
                         'tiny-resnet_fake-images.py')
 # The shipped recipes keep one checkpoint.

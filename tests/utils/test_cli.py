@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope, init_default_scope
 
 from shike_mm.utils import find_config
-from shike_mm.utils.checkpoint import TRUST_ENV
+from shike_mm.utils.checkpoint import TRUST_ENV, UntrustedCheckpointError
 from shike_mm.utils.cli import (add_cfg_options, add_device,
                                 add_trust_checkpoint, load_config, run_tool,
                                 set_work_dir)
@@ -104,3 +104,15 @@ def test_run_tool_leaves_other_errors_to_the_traceback():
 
     with pytest.raises(KeyError):
         run_tool(fails)
+
+
+def test_run_tool_names_a_checkpoint_error(monkeypatch):
+    monkeypatch.setattr('sys.argv', ['tools/test.py'])
+
+    def fails():
+        raise UntrustedCheckpointError('Refused to load checkpoint a.pth')
+
+    with pytest.raises(SystemExit) as done:
+        run_tool(fails)
+    assert done.value.code == 'test.py: error: UntrustedCheckpointError: ' \
+        'Refused to load checkpoint a.pth'

@@ -55,3 +55,11 @@ def test_paths_and_relative_names_resolve_as_before(checkout):
 def test_the_real_shipped_digits_config_by_bare_name():
     assert find_config('shike_r32_digits-lt.py') == find_config(
         'shike/shike_r32_digits-lt.py')
+
+
+def test_metric_configs_of_one_metric_or_a_list():
+    accuracy, metric = dict(type='Accuracy'), dict(type='LongTailMetric')
+    assert config_module.metric_configs(accuracy) == [accuracy]
+    assert config_module.metric_configs([accuracy,
+                                         metric]) == [accuracy, metric]
+    assert config_module.metric_configs((metric, )) == [metric]

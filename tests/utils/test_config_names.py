@@ -8,6 +8,7 @@ import mmengine.hub
 import numpy as np
 import pytest
 import torch
+from helpers import REPO_ROOT
 from mmengine.config import Config
 from mmengine.registry import MODELS, DefaultScope
 from mmpretrain import ImageClassificationInferencer, get_model, init_model
@@ -16,7 +17,6 @@ import shike_mm  # noqa: F401  (registers the names)
 from shike_mm.utils import find_config
 from shike_mm.utils.hub import register_config_names
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DIGITS = 'shike_mm::shike/shike_r32_digits-lt.py'
 
 

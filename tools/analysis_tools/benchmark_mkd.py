@@ -16,22 +16,15 @@ Example::
 import argparse
 import ctypes
 import ctypes.util
-import os.path as osp
 import statistics
-import sys
 import time
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from shike_mm.models.losses import MutualKDLoss
-from shike_mm.utils.cli import add_device
+from shike_mm.utils.cli import add_device, run_tool
 
 
 def pairwise_mkd(logits: torch.Tensor) -> torch.Tensor:
@@ -197,4 +190,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

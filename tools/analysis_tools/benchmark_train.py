@@ -51,16 +51,10 @@ import os.path as osp
 import platform
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from functools import partial
 from typing import List, Optional
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 import cv2
 import mmcv
@@ -77,7 +71,10 @@ from mmengine.runner.amp import autocast
 
 from shike_mm.apis.flops import complexity
 from shike_mm.engine.hooks.channels_last_hook import to_channels_last
-from shike_mm.utils.cli import add_cfg_options, add_device, load_config
+from shike_mm.utils.cli import (add_cfg_options, add_device, load_config,
+                                run_tool)
+from shike_mm.utils.fast_paths import (first_line, inductor_missing,
+                                       is_amp_wrapper, strip_amp_keys)
 
 AMP_DTYPES = {'none': None, 'fp16': 'float16', 'bf16': 'bfloat16'}
 # Raw size (height, width) of generated images for pipelines that load
@@ -233,8 +230,7 @@ def config_amp(cfg: Config) -> str:
     """The AMP setting of ``cfg.optim_wrapper``: ``'none'``, ``'fp16'`` or
     ``'bf16'``."""
     optim_wrapper = cfg.optim_wrapper
-    if optim_wrapper.get('type') not in ('AmpOptimWrapper',
-                                         'mmengine.AmpOptimWrapper'):
+    if not is_amp_wrapper(optim_wrapper):
         return 'none'
     dtype = str(optim_wrapper.get('dtype') or 'float16')
     return 'bf16' if 'bfloat16' in dtype else 'fp16'
@@ -252,34 +248,20 @@ def unavailable(device: torch.device, amp: str,
             not torch.cuda.is_bf16_supported():
         return f'bf16 AMP: {torch.cuda.get_device_name(device)} does not ' \
             'support bfloat16'
-    if compile_backend == 'inductor':
-        if device.type == 'cpu':
-            try:
-                from torch._inductor.cpp_builder import get_cpp_compiler
-                get_cpp_compiler()
-            except Exception as err:  # no compiler, or an older torch
-                return ('torch.compile needs a C++ compiler for the CPU '
-                        f'(inductor): {_first_line(err)}')
-        elif device.type == 'cuda':
-            from torch.utils._triton import has_triton
-            if not has_triton():
-                return ('torch.compile needs Triton for CUDA (inductor), '
-                        'which is not installed')
-    return None
+    missing = inductor_missing(device.type) \
+        if compile_backend == 'inductor' else None
+    return f'torch.compile needs {missing}' if missing else None
 
 
 def optim_wrapper_cfg(cfg: Config, amp: str, device: torch.device) -> dict:
     """``cfg.optim_wrapper`` set to the AMP setting ``amp``."""
     wrapper = ConfigDict(cfg.optim_wrapper)
-    amp_only = ('loss_scale', 'dtype', 'use_fsdp')
     if amp == 'none':
         wrapper.type = 'OptimWrapper'
-        for key in amp_only:
-            wrapper.pop(key, None)
+        strip_amp_keys(wrapper)
     elif device.type == 'cpu':  # bf16, see CPUAutocastOptimWrapper
         wrapper.type = CPUAutocastOptimWrapper
-        for key in amp_only:
-            wrapper.pop(key, None)
+        strip_amp_keys(wrapper)
     else:
         wrapper.type = 'AmpOptimWrapper'
         wrapper.setdefault('loss_scale', 'dynamic')
@@ -445,11 +427,6 @@ def loader_speed(cfg: Config, pipeline: Compose, samples: list,
     return batches * batch_size / (time.perf_counter() - start)
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f'{type(err).__name__}: {text[0] if text else ""}'
-
-
 def _synchronize(device: torch.device) -> None:
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
@@ -580,7 +557,7 @@ def benchmark(name: str,
     except Exception as err:
         if not args.compile:
             raise
-        row['skipped'] = f'torch.compile failed: {_first_line(err)}'
+        row['skipped'] = f'torch.compile failed: {first_line(err)}'
         return row
 
     durations = timed['durations']
@@ -740,4 +717,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

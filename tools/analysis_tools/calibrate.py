@@ -28,12 +28,6 @@ import copy
 import hashlib
 import json
 import os.path as osp
-import sys
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 import numpy as np
 import torch
@@ -81,7 +75,8 @@ def parse_args(argv=None):
 
 
 def fitting_split(cfg, config: str, split: str):
-    """The dataset config to fit the temperature on, and its description.
+    """The dataset config to fit the temperature on, the data loader it
+    comes from (named in messages) and its description.
 
     Raises:
         ValueError: If the requested split does not exist or is the test
@@ -98,7 +93,7 @@ def fitting_split(cfg, config: str, split: str):
         held_out = copy.deepcopy(train)
         held_out['part'] = 'held_out'
         held_out['dataset']['pipeline'] = test['pipeline']
-        return held_out, (
+        return held_out, 'train_dataloader', (
             f'the held-out part of the training split (HeldOutSplit, '
             f'fraction {train.get("fraction", 0.2)}, seed '
             f'{train.get("seed", 0)})')
@@ -117,7 +112,7 @@ def fitting_split(cfg, config: str, split: str):
             "wrapped in HeldOutSplit(part='train') "
             '(docs/test_distributions.md)')
     check_not_the_test_images(val, test, config)
-    return val, 'the val split (val_dataloader.dataset)'
+    return val, 'val_dataloader', 'the val split (val_dataloader.dataset)'
 
 
 def _image_keys(dataset) -> list:
@@ -174,13 +169,15 @@ def main(argv=None):
     out_dir = writable_folder(
         args.out_dir
         or osp.join(osp.dirname(osp.abspath(args.checkpoint)), 'calibration'))
-    fit_cfg, fit_description = fitting_split(cfg, args.config, args.split)
+    fit_cfg, fit_loader, fit_description = fitting_split(
+        cfg, args.config, args.split)
     loaded = load_model(cfg, args.checkpoint, args.device)
+    test_loader = split_dataloader(loaded, cfg.test_dataloader.dataset)
+    fit_loader = split_dataloader(loaded, fit_cfg, fit_loader)
     check_never_trained_on(loaded, fit_cfg, args.checkpoint)
 
-    fit = collect_outputs(loaded.model, split_dataloader(cfg, fit_cfg))
-    test = collect_outputs(loaded.model,
-                           split_dataloader(cfg, cfg.test_dataloader.dataset))
+    fit = collect_outputs(loaded.model, fit_loader)
+    test = collect_outputs(loaded.model, test_loader)
     fit_labels = torch.as_tensor(fit.labels)
     test_labels = torch.as_tensor(test.labels)
     temperature = fit_temperature(fit.logits, fit_labels)

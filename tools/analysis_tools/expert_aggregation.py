@@ -19,19 +19,13 @@ import argparse
 import copy
 import json
 import os.path as osp
-import sys
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 import numpy as np
 import torch
 from mmengine.runner.utils import set_random_seed
 from mmpretrain.registry import DATASETS
 
-from shike_mm.apis import (collect_outputs, is_multi_expert,
+from shike_mm.apis import (check_split, collect_outputs, is_multi_expert,
                            learn_expert_weights, load_model, split_dataloader,
                            two_view_expert_logits)
 from shike_mm.datasets.prior_shift_dataset import (TEST_PRIORS,
@@ -157,6 +151,8 @@ def main(argv=None):
                 class_order=order,
                 seed=args.seed) for split in (test_cfg, view_cfg))
     views = DATASETS.build(view_cfg)
+    # The test images, read with the training pipeline.
+    check_split(loaded, 'test_dataloader', views)
     rng = np.random.RandomState(args.seed)
     learned = learn_expert_weights(
         lambda epoch: two_view_expert_logits(loaded.model, views, args.
@@ -167,7 +163,7 @@ def main(argv=None):
         weight_decay=args.weight_decay,
         min_weight=args.min_weight)
 
-    test = collect_outputs(loaded.model, split_dataloader(cfg, test_cfg))
+    test = collect_outputs(loaded.model, split_dataloader(loaded, test_cfg))
     labels = torch.as_tensor(test.labels)
     experts = test.expert_logits.transpose(0, 1)
     weights = torch.tensor(learned.weights, dtype=torch.float64)

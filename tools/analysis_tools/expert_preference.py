@@ -9,17 +9,11 @@ table of the fused prediction into ``--out-dir``::
 """
 import argparse
 import os.path as osp
-import sys
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 from shike_mm.apis import (evaluate_checkpoint, format_expert_table,
                            plot_expert_preference)
-from shike_mm.utils import find_config
-from shike_mm.utils.cli import add_cfg_options, add_device, writable_folder
+from shike_mm.utils.cli import (add_cfg_options, add_device, load_config,
+                                run_tool, set_cpu_threads, writable_folder)
 
 
 def parse_args(argv=None):
@@ -41,16 +35,17 @@ def main(argv=None):
     out_dir = writable_folder(
         args.out_dir
         or osp.join(osp.dirname(osp.abspath(args.checkpoint)), 'report'))
+    cfg = load_config(args.config, args.cfg_options)
+    set_cpu_threads(cfg)
     result = evaluate_checkpoint(
-        find_config(args.config),
+        cfg,
         args.checkpoint,
         per_class_out=osp.join(out_dir, 'per_class.json'),
-        device=args.device,
-        cfg_options=args.cfg_options)
+        device=args.device)
     print(format_expert_table(result))
     plot_expert_preference(result, osp.join(out_dir, 'expert_preference.png'))
     return result
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

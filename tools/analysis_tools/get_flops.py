@@ -19,19 +19,12 @@ Example::
 """
 import argparse
 import os.path as osp
-import sys
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 import torch
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from shike_mm.apis.flops import PARTS, complexity, input_size
-from shike_mm.utils.cli import add_cfg_options, load_config
+from shike_mm.utils.cli import add_cfg_options, load_config, run_tool
 
 
 def parse_args(argv=None):
@@ -60,7 +53,8 @@ def parse_args(argv=None):
 
 
 def build_model(cfg: Config) -> torch.nn.Module:
-    init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    """The model of a config from :func:`load_config` (which set its
+    default scope)."""
     from mmpretrain.registry import MODELS
     return MODELS.build(cfg.model)
 
@@ -90,4 +84,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -22,19 +22,13 @@ Example::
 """
 import argparse
 import os.path as osp
-import sys
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 from shike_mm.apis import (evaluate_checkpoint, find_scalars_json,
                            format_expert_table, format_group_table,
                            plot_class_accuracy, plot_expert_preference,
                            plot_learning_curves)
-from shike_mm.utils import find_config
-from shike_mm.utils.cli import add_cfg_options, add_device, writable_folder
+from shike_mm.utils.cli import (add_cfg_options, add_device, load_config,
+                                run_tool, set_cpu_threads, writable_folder)
 
 
 def parse_args(argv=None):
@@ -77,20 +71,21 @@ def main(argv=None):
 
     results = []
     for config, checkpoint, name in models:
-        config = find_config(config)
-        name = name or osp.splitext(osp.basename(config))[0]
+        cfg = load_config(config, args.cfg_options)
+        if not results:
+            set_cpu_threads(cfg)
+        name = name or osp.splitext(osp.basename(cfg.filename))[0]
         if any(r.name == name for r in results):
             raise ValueError(f'Both models are called {name!r}; tell them '
                              'apart with --name / --baseline-name')
         label = _file_label(name)
         results.append(
             evaluate_checkpoint(
-                config,
+                cfg,
                 checkpoint,
                 per_class_out=osp.join(out_dir, f'per_class_{label}.json'),
                 name=name,
-                device=args.device,
-                cfg_options=args.cfg_options))
+                device=args.device))
 
     sections = [
         '## Accuracy (%) on the balanced test split\n',
@@ -142,4 +137,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

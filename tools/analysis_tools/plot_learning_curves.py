@@ -11,14 +11,9 @@ plot_curve`` reads the same files.
 """
 import argparse
 import os.path as osp
-import sys
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 from shike_mm.apis import find_scalars_json, plot_learning_curves
+from shike_mm.utils.cli import run_tool
 
 
 def parse_args(argv=None):
@@ -58,4 +53,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

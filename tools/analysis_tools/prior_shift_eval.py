@@ -20,12 +20,6 @@ split's prior, for ``TargetPriorAdjustment(target_prior=FILE)``.
 import argparse
 import json
 import os.path as osp
-import sys
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 from shike_mm.apis import (collect_outputs, default_trained_on,
                            evaluate_prior_shift, format_prior_shift_table,
@@ -113,13 +107,14 @@ def main(argv=None):
     if args.estimate_prior:
         writable_folder(
             osp.dirname(osp.abspath(args.estimate_prior)), '--estimate-prior')
-    test_loader = split_dataloader(cfg, cfg.test_dataloader.dataset)
 
     runs, described = [], []
     for checkpoint, temperature in zip(args.checkpoint, args.temperature):
         loaded = load_model(cfg, checkpoint, args.device)
         trained_on = args.trained_on or default_trained_on(loaded.head)
-        outputs = collect_outputs(loaded.model, test_loader)
+        outputs = collect_outputs(
+            loaded.model, split_dataloader(loaded,
+                                           cfg.test_dataloader.dataset))
         logits = outputs.logits / temperature
         if described and loaded.train_counts != described[0]['train_counts']:
             raise ValueError(

@@ -22,13 +22,7 @@ moving, leaving the extracted folder as it is.
 import argparse
 import os
 import os.path as osp
-import sys
 from collections import Counter
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 from shike_mm.datasets.split_file import SplitFileError, read_split_file
 from shike_mm.utils.cli import run_tool

@@ -15,7 +15,8 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
+
+from shike_mm.utils.cli import run_tool
 
 
 def parse_args(argv=None):
@@ -81,10 +82,7 @@ def main(argv=None):
     args = parse_args(argv)
     with open(args.ann_json) as f:
         annotations = json.load(f)
-    try:
-        lines = split_lines(annotations, args.ann_json)
-    except ValueError as error:
-        sys.exit(f'error: {error}')
+    lines = split_lines(annotations, args.ann_json)
     folder = osp.dirname(args.out_txt)
     if folder:
         os.makedirs(folder, exist_ok=True)
@@ -96,4 +94,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -22,13 +22,7 @@ exporter, which needs no extra package on torch >= 2.5; ``dynamo`` needs
 import argparse
 import os
 import os.path as osp
-import sys
 import tempfile
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 import torch
 
@@ -36,7 +30,7 @@ from shike_mm.apis import input_size, load_model
 from shike_mm.apis.onnx_export import (EXPORTERS, INPUT_NAME, OUTPUT_NAME,
                                        export_onnx, max_score_difference)
 from shike_mm.utils.cli import (add_cfg_options, add_trust_checkpoint,
-                                load_config, run_tool)
+                                load_config, run_tool, set_cpu_threads)
 
 #: Batch sizes of the check: the traced one and another, for the dynamic
 #: batch axis.
@@ -103,6 +97,7 @@ def describe_input(model, shape) -> str:
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
+    set_cpu_threads(cfg)
     shape = args.shape or input_size(cfg)
     out_file = args.out or osp.splitext(args.checkpoint)[0] + '.onnx'
     out_dir = osp.dirname(osp.abspath(out_file))

@@ -28,13 +28,7 @@ import argparse
 import os
 import os.path as osp
 import re
-import sys
 import time
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 from shike_mm.datasets.class_names import BUILTIN_CLASS_NAMES, load_class_names
 from shike_mm.models.peft.pretrained_base import (CLIP_ARCH_META_KEY,

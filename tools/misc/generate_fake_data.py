@@ -5,15 +5,9 @@ Examples:
     python tools/misc/generate_fake_data.py data/cifar cifar100
 """
 import argparse
-import os.path as osp
-import sys
-
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
 
 from shike_mm.testing import write_fake_cifar, write_image_folder
+from shike_mm.utils.cli import run_tool
 
 
 def parse_args(argv=None):
@@ -58,4 +52,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

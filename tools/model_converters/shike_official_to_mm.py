@@ -15,21 +15,14 @@ epoch is past the switch epoch (180), else 1.
 import argparse
 import os.path as osp
 import re
-import sys
 from collections import OrderedDict
 
-# From a checkout, run with its own shike_mm, installed or not.
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if osp.isdir(osp.join(REPO_ROOT, 'shike_mm')):
-    sys.path.insert(0, REPO_ROOT)
-
 import torch
-from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
 from shike_mm.models.backbones import CIFARResNet
-from shike_mm.utils import find_config, load_local_checkpoint
-from shike_mm.utils.cli import add_trust_checkpoint
+from shike_mm.utils import load_local_checkpoint
+from shike_mm.utils.cli import add_trust_checkpoint, load_config, run_tool
 
 SWITCH_EPOCH = 180
 MODEL_CONFIG = '_base_/models/shike_r32_cifar.py'
@@ -154,7 +147,7 @@ def build_target_model(official, src):
             f'{src} is a ResNet-{depth} ({num_blocks} blocks per stage); '
             f'CIFARResNet supports depths {sorted(CIFARResNet.arch_settings)}')
 
-    model_cfg = Config.fromfile(find_config(MODEL_CONFIG)).model
+    model_cfg = load_config(MODEL_CONFIG).model
     model_cfg.backbone.depth = depth
     model_cfg.neck.num_experts = num_experts
     model_cfg.neck.expert_stage.num_blocks = num_blocks
@@ -203,4 +196,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

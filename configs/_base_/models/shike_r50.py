@@ -8,14 +8,7 @@
 # configs/shike/README.md for the cost of both). Every conv of the trunk and
 # the experts gets SHIKE's kaiming-normal (fan_in) initialisation; no
 # zero-initialised residual branches.
-_base_ = ['./shike_common_large_scale.py']
-
-kaiming_fan_in = dict(
-    type='Kaiming',
-    layer='Conv2d',
-    mode='fan_in',
-    nonlinearity='relu',
-    distribution='normal')
+_base_ = ['./shike_common_large_scale.py', './kaiming_fan_in.py']
 
 model = dict(
     backbone=dict(
@@ -26,12 +19,12 @@ model = dict(
         dilations=(1, 1, 1),
         out_indices=(0, 1, 2),
         zero_init_residual=False,
-        init_cfg=kaiming_fan_in),
+        init_cfg=_base_.kaiming_fan_in),
     neck=dict(
         in_channels=(256, 512, 1024),
         expert_stage=dict(
             block='Bottleneck', num_blocks=3, out_channels=2048, stride=2),
         aligner_kernel_size=3,
         aligner_width_ratio=1.0,
-        expert_init_cfg=kaiming_fan_in),
+        expert_init_cfg=_base_.kaiming_fan_in),
     head=dict(in_channels=2048))

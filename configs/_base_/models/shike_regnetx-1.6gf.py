@@ -7,14 +7,7 @@
 # shallow maps to 912x7x7 with stride-2 3x3 conv + BN aligners. As in the
 # ResNet configs, every conv gets SHIKE's kaiming-normal (fan_in)
 # initialisation and no residual branch is zero-initialised.
-_base_ = ['./shike_common_large_scale.py']
-
-kaiming_fan_in = dict(
-    type='Kaiming',
-    layer='Conv2d',
-    mode='fan_in',
-    nonlinearity='relu',
-    distribution='normal')
+_base_ = ['./shike_common_large_scale.py', './kaiming_fan_in.py']
 
 model = dict(
     backbone=dict(
@@ -24,7 +17,7 @@ model = dict(
         dilations=(1, 1, 1),
         out_indices=(0, 1, 2),
         zero_init_residual=False,
-        init_cfg=kaiming_fan_in),
+        init_cfg=_base_.kaiming_fan_in),
     neck=dict(
         in_channels=(72, 168, 408),
         expert_stage=dict(
@@ -36,5 +29,5 @@ model = dict(
             base_channels=912,
             groups=912 // 24,
             width_per_group=24),
-        expert_init_cfg=kaiming_fan_in),
+        expert_init_cfg=_base_.kaiming_fan_in),
     head=dict(in_channels=912))

@@ -6,6 +6,8 @@
 # to 1e-5 at epoch 180; stage 2 restarts at base_lr / 2 (stage2_lr_factor
 # 0.5 of SHIKEStageSwitchHook) with a fresh optimizer state and follows a
 # per-epoch cosine to 0 at epoch 200.
+_base_ = ['./shike_stage2_cosine.py']
+
 switch_epoch = 180
 max_epochs = 200
 warmup_epochs = 10
@@ -48,27 +50,13 @@ param_scheduler = [
         end=switch_epoch,
         convert_to_iter_based=True),
     dict(
-        type='CosineAnnealingLR',
+        _base_.param_scheduler[0],
         T_max=max_epochs - switch_epoch,
-        eta_min=0.0,
-        by_epoch=True,
         begin=switch_epoch,
         end=max_epochs),
 ]
-
-custom_hooks = [
-    dict(
-        type='SHIKEStageSwitchHook',
-        switch_epoch=switch_epoch,
-        stage2_lr_factor=0.5,
-        decay_frozen=False),
-]
-
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
+custom_hooks = [dict(_base_.custom_hooks[0], switch_epoch=switch_epoch)]
+train_cfg = dict(max_epochs=max_epochs)
 
 # The total batch the learning rates are set for (8 GPUs x 64).
 auto_scale_lr = dict(base_batch_size=512, enable=False)
-
-find_unused_parameters = True

@@ -7,6 +7,8 @@
 # stage 2's 1,700): SHIKEStageSwitchHook restarts at base_lr / 2
 # (stage2_lr_factor 0.5) with fresh momentum, then a per-epoch cosine to 0
 # at epoch 30.
+_base_ = ['./shike_stage2_cosine.py']
+
 switch_epoch = 25
 max_epochs = 30
 base_lr = 0.02
@@ -37,27 +39,13 @@ param_scheduler = [
         begin=1,
         end=switch_epoch),
     dict(
-        type='CosineAnnealingLR',
+        _base_.param_scheduler[0],
         T_max=max_epochs - switch_epoch,
-        eta_min=0.0,
-        by_epoch=True,
         begin=switch_epoch,
         end=max_epochs),
 ]
-
-custom_hooks = [
-    dict(
-        type='SHIKEStageSwitchHook',
-        switch_epoch=switch_epoch,
-        stage2_lr_factor=0.5,
-        decay_frozen=False),
-]
-
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
+custom_hooks = [dict(_base_.custom_hooks[0], switch_epoch=switch_epoch)]
+train_cfg = dict(max_epochs=max_epochs)
 
 # The total batch the learning rates are set for (4 GPUs x 32).
 auto_scale_lr = dict(base_batch_size=128, enable=False)
-
-find_unused_parameters = True

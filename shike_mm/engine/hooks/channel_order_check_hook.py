@@ -4,7 +4,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
-from shike_mm.datasets.cifar_lt import CHANNEL_ORDER
+from ..run_checks import check_channel_order
 
 
 @HOOKS.register_module()
@@ -17,9 +17,11 @@ class ChannelOrderCheckHook(Hook):
     ``to_rgb=False``; otherwise the network sees swapped red and blue
     channels and the normalisation statistics land on the wrong channels,
     silently. The training and validation datasets are checked before
-    training, the test dataset before testing. Datasets without the key
-    (images read by ``LoadImageFromFile`` are BGR) and data preprocessors
-    without ``to_rgb`` are left alone.
+    training, the test dataset before testing, by
+    :func:`~shike_mm.engine.run_checks.check_channel_order`, as the analysis
+    tools check theirs. Datasets without the key (images read by
+    ``LoadImageFromFile`` are BGR) and data preprocessors without
+    ``to_rgb`` are left alone.
     """
 
     priority = 'ABOVE_NORMAL'
@@ -34,16 +36,7 @@ class ChannelOrderCheckHook(Hook):
 
     @staticmethod
     def _check(runner, loader_name: str, dataloader) -> None:
-        order = dataloader.dataset.metainfo.get(CHANNEL_ORDER)
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        to_rgb = getattr(model.data_preprocessor, 'to_rgb', None)
-        if order is None or to_rgb is None:
-            return
-        if (order == 'bgr') != bool(to_rgb):
-            raise ValueError(
-                f'{loader_name}.dataset serves {order.upper()} images '
-                f"(channel_order='{order}'), but the data preprocessor has "
-                f'to_rgb={to_rgb}; set data_preprocessor.to_rgb='
-                f"{order == 'bgr'} (with R, G, B mean/std) or the dataset's "
-                f"channel_order='{'bgr' if to_rgb else 'rgb'}'")
+        check_channel_order(loader_name, dataloader.dataset,
+                            model.data_preprocessor)

@@ -5,11 +5,8 @@ from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
 from shike_mm.models.peft.pretrained_base import (BASE_WEIGHTS_META_KEY,
-                                                  base_weights_of,
-                                                  base_weights_problems)
-from shike_mm.utils.checkpoint import (CheckpointMismatchError,
-                                       checkpoint_mismatch,
-                                       describe_checkpoint_mismatch)
+                                                  base_weights_of)
+from ..run_checks import check_checkpoint_fits
 
 
 @HOOKS.register_module()
@@ -21,7 +18,8 @@ class CheckpointMatchHook(Hook):
     log line, and its missing weights keep their random initialisation.
     This hook compares the checkpoint's ``state_dict`` with the model's
     (missing keys, unexpected keys, shape mismatches) right after it is
-    read:
+    read (:func:`~shike_mm.engine.run_checks.check_checkpoint_fits`, the
+    check the analysis tools make too):
 
     - a resumed checkpoint that does not fit always stops the run;
     - with ``strict=True`` (``tools/test.py`` sets it unless
@@ -56,29 +54,16 @@ class CheckpointMatchHook(Hook):
             checkpoint.setdefault('meta', {})[BASE_WEIGHTS_META_KEY] = bases
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        model = self._model(runner)
         name = runner.cfg.get('load_from') or \
             f'(the latest checkpoint in {runner.work_dir})'
-        errors, warnings = base_weights_problems(model, checkpoint, name)
-        if errors:
-            raise CheckpointMismatchError('; '.join(errors))
-        for warning in warnings:
-            runner.logger.warning(warning)
-        problem = describe_checkpoint_mismatch(
-            name,
-            checkpoint_mismatch(model, checkpoint.get('state_dict',
-                                                      checkpoint)))
-        if problem is None:
-            return
         if runner.cfg.get('resume'):
-            raise CheckpointMismatchError(
-                f'{problem}. A run can only resume with the model it was '
-                'trained with: use the config of that run')
-        if self.strict:
-            raise CheckpointMismatchError(
-                f'{problem}. Use the config it was trained with, or load it '
-                'anyway with --non-strict (tools/test.py) or '
+            strict, fix = True, ('A run can only resume with the model it '
+                                 'was trained with: use the config of that '
+                                 'run')
+        else:
+            strict, fix = self.strict, (
+                'Use the config it was trained with, or load it anyway with '
+                '--non-strict (tools/test.py) or '
                 'default_hooks.checkpoint_match.strict=False')
-        runner.logger.warning(
-            f'{problem}; the fitting weights are loaded, the others keep '
-            'their initialisation')
+        check_checkpoint_fits(
+            self._model(runner), checkpoint, name, strict, fix, runner.logger)

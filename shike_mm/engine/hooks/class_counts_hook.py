@@ -11,6 +11,7 @@ from mmpretrain.registry import HOOKS
 from shike_mm.datasets import describe_dataset, get_train_class_counts
 from shike_mm.datasets.class_counts import (COUNTS_META_KEY,
                                             trained_class_counts)
+from ..run_checks import check_split_classes, give_counts_to_head
 
 
 @HOOKS.register_module()
@@ -113,26 +114,14 @@ class ClassCountsHook(Hook):
         return getattr(model, 'head', None)
 
     def _give_to_head(self, runner, counts: List[int], source: str) -> None:
-        head = self._head(runner)
-        if not hasattr(head, 'set_class_counts'):
-            return
-        num_classes = getattr(head, 'num_classes', len(counts))
-        if num_classes != len(counts):
-            raise ValueError(
-                f'model.head.num_classes={num_classes}, but {source} has '
-                f'{len(counts)} classes; make them agree')
-        head.set_class_counts(counts)
+        give_counts_to_head(self._head(runner), counts, source)
 
     @staticmethod
     def _give_to_metrics(loop, split: str, counts: List[int],
                          source: str) -> None:
-        classes = loop.dataloader.dataset.metainfo.get('classes')
         for metric in loop.evaluator.metrics:
             if not hasattr(metric, 'set_class_counts'):
                 continue
-            if classes is not None and len(classes) != len(counts):
-                raise ValueError(
-                    f'{split}_dataloader.dataset has {len(classes)} classes, '
-                    f'but {source} has {len(counts)}; evaluate on a split of '
-                    'the dataset the model was trained on')
+            check_split_classes(f'{split}_dataloader', loop.dataloader.dataset,
+                                counts, source)
             metric.set_class_counts(counts, source)

@@ -4,15 +4,10 @@ import glob
 import os.path as osp
 
 import pytest
-from mmengine.config import Config
+from helpers import LOADERS, if100_on_fake_cifar
 from mmengine.runner import Runner
 
 from shike_mm.testing import bypass_cifar_md5
-
-REPO_ROOT = osp.dirname(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-SHIKE_CIFAR_CONFIG = osp.join(REPO_ROOT, 'configs', 'shike',
-                              'shike_r32_cifar100-lt-if100.py')
 
 
 @pytest.fixture
@@ -22,21 +17,16 @@ def tiny_shike_cfg(tmp_path, fake_cifar):
     augmentation) on one fake image per class, one batch per epoch."""
 
     def make(max_epochs=3, switch_epoch=2, work_dir='run'):
-        data_root = fake_cifar('cifar100', 1, 1)
-        cfg = Config.fromfile(SHIKE_CIFAR_CONFIG)
-        for loader in ('train_dataloader', 'val_dataloader',
-                       'test_dataloader'):
-            cfg[loader].dataset.update(data_root=data_root, imb_factor=1)
-            cfg[loader].update(batch_size=100, num_workers=0)
+        cfg = if100_on_fake_cifar(
+            fake_cifar('cifar100', 1, 1),
+            imb_factor=1,
+            max_epochs=max_epochs,
+            switch_epoch=switch_epoch)
+        for loader in LOADERS:
+            cfg[loader].batch_size = 100
         cfg.train_dataloader.dataset.pipeline = [dict(type='PackInputs')]
         cfg.optim_wrapper = dict(
             type='OptimWrapper', optimizer=cfg.optim_wrapper.optimizer)
-        cfg.param_scheduler = None
-        cfg.train_cfg.max_epochs = max_epochs
-        cfg.custom_hooks[0].switch_epoch = switch_epoch
-        cfg.default_hooks.logger.interval = 1
-        cfg.default_hooks.checkpoint = dict(
-            type='CheckpointHook', interval=1, max_keep_ckpts=-1)
         cfg.work_dir = str(tmp_path / work_dir)
         # Not deterministic=True: it would switch torch's global mode for
         # the rest of the test session.

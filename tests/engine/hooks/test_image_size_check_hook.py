@@ -40,7 +40,7 @@ def test_train_tool_names_the_odd_image_and_its_line(tiny_image_folder,
         'train_cfg.max_epochs=1',
         check=False)
     assert proc.returncode != 0
-    assert (f"ValueError: train_dataloader: image '{image}' "
+    assert (f"train.py: error: train_dataloader: image '{image}' "
             f'({root}/train.txt, line 7) gives inputs of shape (3, 16, 20), '
             'but ') in proc.stderr
     assert ('images of its batch give (3, 16, 16): a batch stacks images '

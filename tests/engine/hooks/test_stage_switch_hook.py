@@ -2,16 +2,16 @@
 the official LR schedule."""
 import glob
 import json
-import math
 import os.path as osp
 
 import pytest
 import torch
+from helpers import LearningRateRecorder, official_cifar_lr
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from shike_mm.apis.analysis import find_scalars_json
+from shike_mm.apis.training_logs import find_scalars_json
 from shike_mm.testing import bypass_cifar_md5
 from shike_mm.utils import find_config, load_local_checkpoint
 
@@ -141,33 +141,6 @@ def test_decay_frozen_reproduces_torch_1_11_weight_decay(
                                    ratio.flatten()[0].item()))
 
 
-class LearningRateRecorder(Hook):
-    """Records the learning rate each epoch trains with: of the first
-    param group (``lrs``) and of every group (``group_lrs``)."""
-
-    priority = 'LOWEST'
-
-    def __init__(self):
-        self.lrs = []
-        self.group_lrs = []
-
-    def before_train_epoch(self, runner):
-        self.group_lrs.append(runner.optim_wrapper.get_lr()['lr'])
-        self.lrs.append(self.group_lrs[-1][0])
-
-
-def official_lr(epoch):
-    """The official CIFAR schedule, spec section 4."""
-    if epoch < 5:
-        return 0.025 * (epoch + 1)
-    if epoch < 180:
-        return 0.075 * (1 + math.cos(math.pi * (epoch - 5) / 175))
-    k = epoch - 180
-    if k < 5:
-        return 0.0375 + 0.0125 * k
-    return 0.05 * (1 + math.cos(math.pi * (k - 5) / 15))
-
-
 def test_real_schedule_matches_the_official_lr_every_epoch(
         tmp_path, fake_cifar, no_cifar_md5):
     cfg = Config.fromfile(find_config('shike/shike_r32_cifar100-lt-if100.py'))
@@ -199,7 +172,7 @@ def test_real_schedule_matches_the_official_lr_every_epoch(
 
     assert len(recorder.lrs) == 200
     for epoch, lr in enumerate(recorder.lrs):
-        assert lr == pytest.approx(official_lr(epoch), abs=1e-9), epoch
+        assert lr == pytest.approx(official_cifar_lr(epoch), abs=1e-9), epoch
 
 
 def _checkpoints(work_dir):

@@ -72,7 +72,7 @@ def test_train_tool_refuses_a_batch_larger_than_the_dataset(
         'train_dataloader.drop_last=True',
         check=False)
     assert proc.returncode != 0
-    assert ('ValueError: train_dataloader gives no iteration per epoch: '
+    assert ('train.py: error: train_dataloader gives no iteration per epoch: '
             f"CustomDataset (ann_file='{tiny_image_folder}/train.txt') has 45 "
             'samples per process, fewer than batch_size=64') in proc.stderr
     assert not _checkpoints(work_dir)

@@ -11,10 +11,10 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
+from shike_mm.engine.run_checks import load_checkpoint_checked
 from shike_mm.models.peft import (PretrainedBase, base_weights_of,
                                   base_weights_problems, state_dict_sha256)
-from shike_mm.utils.checkpoint import (CheckpointMismatchError,
-                                       load_checkpoint_checked)
+from shike_mm.utils.checkpoint import CheckpointMismatchError
 
 ARCH = dict(act='quick_gelu', ln_eps=1e-5)
 

@@ -1,16 +1,16 @@
-"""Temperature scaling: fit the temperature, measure calibration, draw
-the reliability diagram."""
+"""Temperature scaling: fit the temperature and measure calibration
+(:func:`~shike_mm.apis.plots.plot_reliability_diagram` draws it)."""
 import math
-from typing import Dict, Tuple
+from typing import Dict
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from shike_mm.evaluation.metrics.long_tail_metric import (
-    adaptive_calibration_error, brier_score, expected_calibration_error,
-    maximum_calibration_error, negative_log_likelihood, reliability_bins)
-from .analysis import _legend_below, _pyplot, _save
+from shike_mm.evaluation.functional import (adaptive_calibration_error,
+                                            brier_score,
+                                            expected_calibration_error,
+                                            maximum_calibration_error,
+                                            negative_log_likelihood)
 
 #: Where :func:`fit_temperature` searches, and how closely (in log T).
 TEMPERATURE_BOUNDS = (0.01, 100.0)
@@ -91,66 +91,3 @@ def calibration_metrics(logits: torch.Tensor,
         brier_score(true_scores,
                     scores.square().sum(dim=1).numpy()),
     }
-
-
-def plot_reliability_diagram(panels: Dict[str, Tuple[torch.Tensor,
-                                                     torch.Tensor]],
-                             out_file: str,
-                             num_bins: int = 15) -> None:
-    """Reliability diagrams side by side: per equal-width confidence bin,
-    the accuracy (bars) against the mean confidence (the diagonal is
-    perfect calibration), with each bin's share of the samples.
-
-    Args:
-        panels (dict[str, tuple[Tensor, Tensor]]): Title to ``(logits,
-            labels)``, e.g. before and after temperature scaling.
-        out_file (str): PNG to write.
-        num_bins (int): Bins. Defaults to 15.
-    """
-    plt = _pyplot()
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=(5.2 * len(panels), 5.0), squeeze=False)
-    for ax, (title, (logits, labels)) in zip(axes[0], panels.items()):
-        scores = torch.softmax(logits.double(), dim=1)
-        confidences, preds = scores.max(dim=1)
-        correct = (preds == labels.long()).numpy()
-        index, share, accuracy, confidence = zip(
-            *reliability_bins(confidences.numpy(), correct, num_bins))
-        width = 1 / num_bins
-        left = np.asarray(index) * width
-        ax.bar(
-            left,
-            accuracy,
-            width,
-            align='edge',
-            color='#4c72b0',
-            edgecolor='white',
-            label='accuracy')
-        ax.bar(
-            left,
-            np.subtract(confidence, accuracy),
-            width,
-            bottom=accuracy,
-            align='edge',
-            color='#c44e52',
-            alpha=0.35,
-            label='gap to mean confidence')
-        ax.plot([0, 1], [0, 1],
-                color='black',
-                linestyle='--',
-                linewidth=1,
-                label='perfect calibration')
-        share_ax = ax.twinx()
-        share_ax.plot(
-            left + width / 2, share, color='gray', marker='.', linewidth=1)
-        share_ax.set_ylim(0, 1)
-        share_ax.set_ylabel('share of samples (gray)')
-        metrics = calibration_metrics(logits, labels, num_bins)
-        ax.set_title(f'{title}\nECE {metrics["ece"]:.2f}%, '
-                     f'NLL {metrics["nll"]:.3f}')
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1)
-        ax.set_xlabel('confidence (max softmax score)')
-        ax.set_ylabel('accuracy')
-        _legend_below(ax, 3)
-    _save(fig, out_file)

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from shike_mm.apis.calibration import (calibration_metrics, fit_temperature,
-                                       nll_at_temperature,
-                                       plot_reliability_diagram)
+from shike_mm.apis.plots import plot_reliability_diagram
+from shike_mm.apis.temperature_scaling import (calibration_metrics,
+                                               fit_temperature,
+                                               nll_at_temperature)
 
 NUM_CLASSES = 5
 

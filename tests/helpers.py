@@ -1,0 +1,66 @@
+"""What several test files share: the checkout's root, the real
+CIFAR-100-LT IF100 config shrunk onto fake CIFAR, and the official CIFAR
+learning-rate schedule with a hook that records the rates a run uses.
+
+Importable as ``helpers`` from every test file (pytest puts ``tests/``,
+the folder of the root ``conftest.py``, on ``sys.path``)."""
+import math
+import os.path as osp
+
+from mmengine.config import Config
+from mmengine.hooks import Hook
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHIKE_CIFAR_CONFIG = osp.join(REPO_ROOT, 'configs', 'shike',
+                              'shike_r32_cifar100-lt-if100.py')
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def if100_on_fake_cifar(data_root: str,
+                        imb_factor: float,
+                        max_epochs: int = 4,
+                        switch_epoch: int = 2) -> Config:
+    """The real CIFAR-100-LT IF100 config on fake CIFAR at ``data_root``
+    for a short run: ``max_epochs`` with the stage switch at
+    ``switch_epoch``, no LR schedule (the schedules are tested on their
+    own; the LR stays constant apart from the hook's reset at the switch),
+    loaders without worker processes, a log line every iteration and a
+    checkpoint every epoch, all kept."""
+    cfg = Config.fromfile(SHIKE_CIFAR_CONFIG)
+    for loader in LOADERS:
+        cfg[loader].dataset.update(data_root=data_root, imb_factor=imb_factor)
+        cfg[loader].update(num_workers=0, persistent_workers=False)
+    cfg.train_cfg.max_epochs = max_epochs
+    cfg.custom_hooks[0].switch_epoch = switch_epoch
+    cfg.param_scheduler = None
+    cfg.default_hooks.logger.interval = 1
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=1, max_keep_ckpts=-1)
+    return cfg
+
+
+class LearningRateRecorder(Hook):
+    """Records the learning rate each epoch trains with: of the first
+    param group (``lrs``) and of every group (``group_lrs``)."""
+
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.lrs = []
+        self.group_lrs = []
+
+    def before_train_epoch(self, runner):
+        self.group_lrs.append(runner.optim_wrapper.get_lr()['lr'])
+        self.lrs.append(self.group_lrs[-1][0])
+
+
+def official_cifar_lr(epoch: int) -> float:
+    """The official CIFAR schedule, spec section 4."""
+    if epoch < 5:
+        return 0.025 * (epoch + 1)
+    if epoch < 180:
+        return 0.075 * (1 + math.cos(math.pi * (epoch - 5) / 175))
+    k = epoch - 180
+    if k < 5:
+        return 0.0375 + 0.0125 * k
+    return 0.05 * (1 + math.cos(math.pi * (k - 5) / 15))
