@@ -79,6 +79,17 @@ class ExpertAdaptFormerLayer(nn.Module):
         return f'num_experts={self.num_experts}, fan_out={self.fan_out}'
 
 
+def spread_depths(trunk_depth: int, num_experts: int) -> Tuple[int, ...]:
+    """``S = min(M, L - k)`` depths spread evenly over a trunk of ``L - k``
+    blocks, ending at its output (the experts' input), as SHIKE's shallow
+    sources are the shared stages' outputs, the last one included:
+    ``round(j * (L - k) / S)`` for ``j = 1 .. S``; e.g. ``(3, 7, 10)`` for
+    3 experts on the 10-block trunk of ViT-B with ``k = 2``."""
+    count = min(num_experts, trunk_depth)
+    return tuple(
+        int(j * trunk_depth / count + 0.5) for j in range(1, count + 1))
+
+
 def _vision_transformer(module: nn.Module) -> nn.Module:
     """The transformer inside PEFT wrappers (PretrainedBase, ...)."""
     while not isinstance(module, VisionTransformer) and isinstance(
@@ -114,11 +125,12 @@ class ExpertAdaptFormerModel(AdaptFormerModel):
         num_experts (int): Number of experts ``M``. Defaults to 3.
         expert_layers (int): Number of last blocks ``k`` that every expert
             runs with its own adapters, ``1 <= k <= L``. Defaults to 2.
-        fusion (dict, optional): Depth-wise knowledge fusion, with
+        fusion (dict, optional): Depth-wise knowledge fusion: a dict with
             ``shallow_depths``, the depths ``d`` (blocks run, increasing,
-            ``1 <= d <= L - k``) of the trunk's class tokens; optionally
-            ``bottleneck_dims`` and ``scale`` of the gates (defaults: the
-            adapters'). None (the default) turns fusion off.
+            ``1 <= d <= L - k``) of the trunk's class tokens (None: spread
+            over the trunk, :func:`spread_depths`), and ``bottleneck_dims``
+            and ``scale`` of the gates (None: the adapters'). None (the
+            default) turns fusion off.
         num_classes (int, optional): Number of classes, for LIFT's adapter
             width. Defaults to None.
         bottleneck_dims (int, optional): Adapter width ``r`` of the trunk
@@ -231,12 +243,14 @@ class ExpertAdaptFormerModel(AdaptFormerModel):
         if fusion is None:
             return None
         unknown = set(fusion) - set(FUSION_KEYS)
-        if unknown or 'shallow_depths' not in fusion:
+        if unknown:
             raise ValueError(
-                f'ExpertAdaptFormerModel.fusion={fusion}: give '
-                f'shallow_depths (and optionally bottleneck_dims, scale); '
-                f'unknown keys: {sorted(unknown)}')
-        depths = tuple(fusion['shallow_depths'])
+                f'ExpertAdaptFormerModel.fusion={fusion}: it takes '
+                f'{", ".join(FUSION_KEYS)}; unknown keys: {sorted(unknown)}')
+        depths = fusion.get('shallow_depths')
+        if depths is None:
+            depths = spread_depths(first_expert_layer, self.num_experts)
+        depths = tuple(depths)
         if not depths or any(
                 isinstance(d, bool) or not isinstance(d, int)
                 or not 1 <= d <= first_expert_layer
@@ -246,13 +260,14 @@ class ExpertAdaptFormerModel(AdaptFormerModel):
                 'give increasing depths of the shared trunk, each 1 <= d <= '
                 f'{first_expert_layer} (the blocks before the experts\' '
                 'last expert_layers)')
+        width = fusion.get('bottleneck_dims')
+        gate_scale = fusion.get('scale')
         return TokenDKF(
             embed_dims,
             self.num_experts,
             depths,
-            bottleneck_dims=fusion.get('bottleneck_dims',
-                                       self.bottleneck_dims),
-            scale=fusion.get('scale', scale))
+            bottleneck_dims=self.bottleneck_dims if width is None else width,
+            scale=scale if gate_scale is None else gate_scale)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         *shallow, experts = self.module(x)

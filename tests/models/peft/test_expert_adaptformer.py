@@ -19,6 +19,7 @@ from mmpretrain.structures import DataSample
 
 from shike_mm.models.peft import (AdaptFormerLayer, ExpertAdaptFormerLayer,
                                   ExpertAdaptFormerModel)
+from shike_mm.models.peft.expert_adaptformer import spread_depths
 
 EMBED_DIMS, NUM_LAYERS, NUM_HEADS, PATCH, IMAGE = 32, 3, 4, 8, 32
 NUM_CLASSES = 7
@@ -392,8 +393,8 @@ def test_under_ddp_the_gradients_are_exact(process_group):
      r'trunk, each 1 <= d <= 1'),
     (dict(expert_layers=1, fusion=dict(shallow_depths=(2, 1))), r'increasing'),
     (dict(fusion=dict(shallow_depths=())), r'increasing'),
-    (dict(fusion=dict(depths=(1, ))), r"give shallow_depths .*unknown keys: "
-     r"\['depths'\]"),
+    (dict(fusion=dict(depths=(1, ))), r"it takes shallow_depths, "
+     r"bottleneck_dims, scale; unknown keys: \['depths'\]"),
 ])
 def test_bad_settings_are_refused(kwargs, message):
     cfg = experts_backbone(**{'num_experts': 3, 'expert_layers': 2, **kwargs})
@@ -410,3 +411,21 @@ def test_vit_settings_it_cannot_honour_are_refused(vit, message):
     cfg['module']['module'] = clip_vit(**vit)
     with pytest.raises(ValueError, match=message):
         build(cfg)
+
+
+def test_default_depths_spread_over_the_trunk():
+    assert spread_depths(10, 3) == (3, 7, 10)  # ViT-B/16, k = 2
+    assert spread_depths(11, 3) == (4, 7, 11)
+    assert spread_depths(8, 4) == (2, 4, 6, 8)
+    assert spread_depths(1, 3) == (1, )
+    model = build(
+        dict(
+            type='ImageClassifier',
+            backbone=experts_backbone(
+                4, 1, fusion=dict(shallow_depths=None, scale=0.5))))
+    fusion = model.backbone.fusion
+    assert fusion.shallow_depths == (1, 2)
+    assert [fusion.source_of(m) for m in range(4)] == [1, 2, 1, 2]
+    assert [gate.scale for gate in fusion.gates] == [0.5] * 4
+    assert fusion.gates[0].down.out_features == 4  # the adapters' width
+    assert vit_of(model).out_indices == [0, 1, 2]
