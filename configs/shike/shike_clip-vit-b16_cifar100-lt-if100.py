@@ -4,9 +4,9 @@
 # experts owning the adapters of the last 2 blocks, depth-wise fusion of
 # class tokens, DKT and mutual KD, and stage 2 (epochs 8-9) re-training the
 # experts' classifiers with Balanced Softmax. LIFT's recipe otherwise: SGD
-# lr 0.01, momentum 0.9, weight decay 5e-4, 10 epochs, fp16 AMP, effective
-# batch 128 (1 GPU x 128), CIFAR up-sampled to 224. The hypothesis it tests
-# and the commands: docs/shike_clip.md.
+# lr 0.01, momentum 0.9, weight decay 5e-4, 10 epochs, fp16 AMP,
+# effective batch 128 (1 GPU x 128), CIFAR up-sampled to 224. The
+# hypothesis it tests and the commands: docs/shike_clip.md.
 # Reference: LIFT (ViT-B/16) 81.7 top-1; SHIKE from scratch (ResNet-32)
 # 56.3. Not yet trained with shike_mm.
 #
