@@ -203,3 +203,23 @@ def test_model_index_entries():
             adapters + 2 * NUM_EXPERTS * num_classes * DIMS
         (result, ) = entry['Results']
         assert result['Metrics']['Top 1 Accuracy'] == 'not yet trained'
+
+
+def test_lora_variant_is_the_peft_axis():
+    """As lift_clip-vit-b16_imagenet-lt_lora.py is to LIFT: rank-32 updates
+    of the packed qkv in the trunk (10 blocks) and per expert (2 blocks),
+    the gates of the updates' rank."""
+    cfg = _shike('imagenet-lt', '_lora')
+    lift = _config('lift/lift_clip-vit-b16_imagenet-lt_lora.py')
+    backbone = cfg.model.backbone
+    assert backbone.type == 'ExpertLoRAModel'
+    assert backbone.module == lift.model.backbone.module
+    assert (backbone.rank, backbone.alpha) == (lift.model.backbone.rank,
+                                               lift.model.backbone.alpha)
+    assert cfg.model.head == _shike('imagenet-lt').model.head
+    model = MODELS.build(_without_files(cfg.model))
+    lora = DIMS * 32 + 32 * 3 * DIMS
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert trainable == (
+        BLOCKS - EXPERT_LAYERS + NUM_EXPERTS * EXPERT_LAYERS
+    ) * lora + NUM_EXPERTS * _adapter(32) + 2 * NUM_EXPERTS * 1000 * DIMS

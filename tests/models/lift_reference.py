@@ -122,7 +122,8 @@ def params_of(vit, head_weight, adapters):
 
     Args:
         vit: The ``VisionTransformer``; its blocks may be wrapped by
-            adapter layers (``.layer`` is then the block).
+            adapter layers (``.layer``, maybe more than once, is then the
+            block).
         head_weight: The cosine classifier's ``[C, D]`` weight.
         adapters: Per block, its ``AdaptFormer`` (``ln``, ``down``, ``up``,
             ``scale``) or None.
@@ -133,7 +134,8 @@ def params_of(vit, head_weight, adapters):
 
     blocks = []
     for layer, a in zip(vit.layers, adapters):
-        layer = getattr(layer, 'layer', layer)
+        while hasattr(layer, 'layer'):
+            layer = layer.layer
         adapter = None
         if a is not None:
             adapter = dict(

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from shike_mm.apis import get_classifier
-from shike_mm.models.peft import ExpertAdaptFormerLayer
+from shike_mm.models.peft import ExpertAdaptFormerLayer, FanOut
 from shike_mm.models.utils.text_classifier import load_text_classifier
 from shike_mm.utils import load_local_checkpoint
 
@@ -122,7 +122,7 @@ def test_both_stages_trained_what_they_train(shike_run):
             # stage 2 froze everything else
             assert torch.equal(stage2[key], stage1[key]), key
     assert not torch.equal(stage1['head.classifiers.0.weight'], text)
-    assert stage1[layers + '1.adapters.2.up.weight'].any()
+    assert stage1[layers + '1.layer.adapters.2.up.weight'].any()
     assert stage1['backbone.fusion.gates.0.up.weight'].any()
 
 
@@ -139,7 +139,8 @@ def test_frozen_weights_are_bit_identical_after_training(shike_run, fake_clip):
     model = get_classifier(shike_run['config'], shike_run['stage2'])
     clip = load_local_checkpoint(str(fake_clip.converted))['state_dict']
     vit = model.backbone.module.module
-    layer = vit.layers[1]
+    assert isinstance(vit.layers[1], FanOut)
+    layer = vit.layers[1].layer
     assert isinstance(layer, ExpertAdaptFormerLayer)
     assert model.head.current_stage == 2
     pairs = [

@@ -1,19 +1,15 @@
-"""SHIKE's experts as adapter sets on one frozen transformer: a shared
-trunk with LIFT's AdaptFormer, and experts that own the adapters of the
-last blocks."""
-from typing import Optional, Sequence, Tuple, Union
+"""SHIKE's experts as AdaptFormer sets on one frozen transformer: a shared
+trunk with LIFT's adapters, and experts that own the adapters of the last
+blocks."""
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmengine.logging import print_log
-from mmpretrain.models.backbones.vision_transformer import VisionTransformer
 from mmpretrain.registry import MODELS
 
 from .adaptformer import (LEARNABLE, AdaptFormer, AdaptFormerLayer,
                           AdaptFormerModel, adapted_block, check_adaptable)
-from .token_dkf import TokenDKF
-
-FUSION_KEYS = ('shallow_depths', 'bottleneck_dims', 'scale')
+from .experts import ExpertsMixin, FanOut, split_streams, vision_transformer
 
 
 class ExpertAdaptFormerLayer(nn.Module):
@@ -24,27 +20,21 @@ class ExpertAdaptFormerLayer(nn.Module):
     ``m * B .. (m + 1) * B - 1`` of the input are expert ``m``'s. The
     frozen block computes all of them in one call (the same per-sample
     result as ``M`` calls), and expert ``m``'s branch is added to its rows
-    only: ``h_m + MLP(LN2(h_m)) + A_m(h_m)``. The block that starts the
-    experts (``fan_out=True``) receives the shared trunk's ``[B, N, D]``
-    tokens and gives each expert a copy.
+    only: ``h_m + MLP(LN2(h_m)) + A_m(h_m)``.
 
     Args:
         layer (nn.Module): A block of MMPretrain's
             ``TransformerEncoderLayer`` kind, used, not copied.
         adapters (Sequence[nn.Module]): The ``M`` experts' branches.
-        fan_out (bool): Copy the input into ``M`` streams first.
 
     Inputs:
-        x (Tensor): ``[B, N, D]`` with ``fan_out``, else ``[M * B, N, D]``.
+        x (Tensor): ``[M * B, N, D]``.
 
     Returns:
         Tensor: ``[M * B, N, D]``.
     """
 
-    def __init__(self,
-                 layer: nn.Module,
-                 adapters: Sequence[nn.Module],
-                 fan_out: bool = False):
+    def __init__(self, layer: nn.Module, adapters: Sequence[nn.Module]):
         super().__init__()
         check_adaptable(layer)
         if not adapters:
@@ -52,65 +42,40 @@ class ExpertAdaptFormerLayer(nn.Module):
                              'expert, got none')
         self.layer = layer
         self.adapters = nn.ModuleList(adapters)
-        self.fan_out = fan_out
 
     @property
     def num_experts(self) -> int:
         return len(self.adapters)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.fan_out and self.num_experts > 1:
-            x = x.repeat(self.num_experts, 1, 1)
         return adapted_block(self.layer, x, self._expert_branches)
 
     def _expert_branches(self, h: torch.Tensor) -> torch.Tensor:
         if self.num_experts == 1:
             return self.adapters[0](h)
-        if h.size(0) % self.num_experts:
-            raise ValueError(
-                f'ExpertAdaptFormerLayer: {h.size(0)} rows do not split into '
-                f'the streams of {self.num_experts} experts')
         return torch.cat([
             adapter(stream) for adapter, stream in zip(
-                self.adapters, h.chunk(self.num_experts))
+                self.adapters, split_streams(h, self.num_experts))
         ])
 
     def extra_repr(self) -> str:
-        return f'num_experts={self.num_experts}, fan_out={self.fan_out}'
-
-
-def spread_depths(trunk_depth: int, num_experts: int) -> Tuple[int, ...]:
-    """``S = min(M, L - k)`` depths spread evenly over a trunk of ``L - k``
-    blocks, ending at its output (the experts' input), as SHIKE's shallow
-    sources are the shared stages' outputs, the last one included:
-    ``round(j * (L - k) / S)`` for ``j = 1 .. S``; e.g. ``(3, 7, 10)`` for
-    3 experts on the 10-block trunk of ViT-B with ``k = 2``."""
-    count = min(num_experts, trunk_depth)
-    return tuple(
-        int(j * trunk_depth / count + 0.5) for j in range(1, count + 1))
-
-
-def _vision_transformer(module: nn.Module) -> nn.Module:
-    """The transformer inside PEFT wrappers (PretrainedBase, ...)."""
-    while not isinstance(module, VisionTransformer) and isinstance(
-            getattr(module, 'module', None), nn.Module):
-        module = module.module
-    return module
+        return f'num_experts={self.num_experts}'
 
 
 @MODELS.register_module()
-class ExpertAdaptFormerModel(AdaptFormerModel):
-    """SHIKE's experts on a frozen Vision Transformer, as adapter sets.
+class ExpertAdaptFormerModel(ExpertsMixin, AdaptFormerModel):
+    """SHIKE's experts on a frozen Vision Transformer, as AdaptFormer sets.
 
     The frozen weights are shared, never copied. The first ``L - k``
     blocks carry one set of AdaptFormer branches, as in LIFT
     (:class:`AdaptFormerModel`); each of the ``M`` experts owns its own
     branches in the last ``k`` blocks and runs those blocks on its own
-    residual stream (:class:`ExpertAdaptFormerLayer`), ending in its own
-    class token after the (frozen, shared) final LayerNorm. With ``M = 1``
-    the model is :class:`AdaptFormerModel` with the same blocks adapted,
-    and it draws its initial weights in the same order, so one seed gives
-    both the same model.
+    residual stream (:class:`ExpertAdaptFormerLayer`; the first of them is
+    wrapped in a :class:`FanOut` that starts the streams), ending in its
+    own class token after the (frozen, shared) final LayerNorm. With
+    ``M = 1`` the model is :class:`AdaptFormerModel` with the same blocks
+    adapted, and it draws its initial weights in the same order, so one
+    seed gives both the same model.
 
     With ``fusion`` the experts' class tokens go through SHIKE's
     depth-wise knowledge fusion for tokens (:class:`TokenDKF`): expert
@@ -150,6 +115,8 @@ class ExpertAdaptFormerModel(AdaptFormerModel):
         class tokens, fused with ``fusion``.
     """
 
+    peft_name = 'AdaptFormer branches'
+
     def __init__(self,
                  module: dict,
                  num_experts: int = 3,
@@ -167,22 +134,11 @@ class ExpertAdaptFormerModel(AdaptFormerModel):
             layer_indices=layer_indices,
             scale=scale,
             init_cfg=init_cfg)
-        vit = _vision_transformer(self.module)
-        num_layers = self.num_layers
-        self._check_vit(vit, num_layers)
-        if isinstance(
-                num_experts,
-                bool) or not isinstance(num_experts, int) or num_experts < 1:
-            raise ValueError('ExpertAdaptFormerModel.num_experts must be an '
-                             f'integer >= 1, got {num_experts!r}')
-        if isinstance(expert_layers, bool) or not isinstance(
-                expert_layers, int) or not 1 <= expert_layers <= num_layers:
-            raise ValueError(
-                f'ExpertAdaptFormerModel.expert_layers={expert_layers!r}: '
-                f'the experts own the last k blocks, 1 <= k <= {num_layers}')
-        first_expert_layer = num_layers - expert_layers
+        vit = vision_transformer(self.module)
+        first_expert_layer = self._check_experts(vit, num_experts,
+                                                 expert_layers)
         unadapted = [
-            index for index in range(first_expert_layer, num_layers)
+            index for index in range(first_expert_layer, self.num_layers)
             if index not in self.layer_indices
         ]
         if unadapted:
@@ -191,87 +147,17 @@ class ExpertAdaptFormerModel(AdaptFormerModel):
                 f'(the last expert_layers={expert_layers}) have no adapters '
                 f'in layer_indices={layer_indices!r}, so the experts would '
                 'not differ there; include them')
-        self.num_experts = num_experts
-        self.expert_layers = expert_layers
         layers = vit.layers
-        for index in range(first_expert_layer, num_layers):
+        for index in range(first_expert_layer, self.num_layers):
             shared = layers[index]
             assert isinstance(shared, AdaptFormerLayer)
-            adapter = shared.adapter
             # Expert 0 keeps the adapter built for this block, so that one
             # expert is exactly AdaptFormerModel.
-            adapters = [adapter] + [
+            adapters = [shared.adapter] + [
                 AdaptFormer(shared.layer.embed_dims, self.bottleneck_dims,
                             scale) for _ in range(num_experts - 1)
             ]
-            layers[index] = ExpertAdaptFormerLayer(
-                shared.layer, adapters, fan_out=index == first_expert_layer)
-        self.fusion = self._build_fusion(fusion, vit.embed_dims,
-                                         first_expert_layer, scale)
-        shallow_depths = () if self.fusion is None else \
-            self.fusion.shallow_depths
-        vit.out_indices = [depth - 1
-                           for depth in shallow_depths] + [num_layers - 1]
-        fused = 'without fusion' if self.fusion is None else (
-            'fused with the trunk\'s class tokens at depths ' +
-            str([self.fusion.source_of(m) for m in range(num_experts)]))
-        print_log(
-            f'{num_experts} experts own the adapters of blocks '
-            f'{list(range(first_expert_layer, num_layers))}, {fused}',
-            logger='current')
-
-    @staticmethod
-    def _check_vit(vit: nn.Module, num_layers: int) -> None:
-        if type(vit).forward is not VisionTransformer.forward:
-            raise TypeError('ExpertAdaptFormerModel runs the experts through '
-                            'MMPretrain\'s VisionTransformer.forward, got '
-                            f'{type(vit).__name__}')
-        if vit.out_type != 'cls_token':
-            raise ValueError(
-                'ExpertAdaptFormerModel: each expert ends in its class '
-                f'token; set the module\'s out_type=\'cls_token\' (got '
-                f'{vit.out_type!r})')
-        if list(vit.out_indices) != [num_layers - 1]:
-            raise ValueError(
-                'ExpertAdaptFormerModel sets the module\'s outputs itself '
-                '(the fusion\'s shallow tokens and the experts\' class '
-                'tokens); leave '
-                f'out_indices at its default -1 (got {vit.out_indices})')
-
-    def _build_fusion(self, fusion: Optional[dict], embed_dims: int,
-                      first_expert_layer: int, scale) -> Optional[TokenDKF]:
-        if fusion is None:
-            return None
-        unknown = set(fusion) - set(FUSION_KEYS)
-        if unknown:
-            raise ValueError(
-                f'ExpertAdaptFormerModel.fusion={fusion}: it takes '
-                f'{", ".join(FUSION_KEYS)}; unknown keys: {sorted(unknown)}')
-        depths = fusion.get('shallow_depths')
-        if depths is None:
-            depths = spread_depths(first_expert_layer, self.num_experts)
-        depths = tuple(depths)
-        if not depths or any(
-                isinstance(d, bool) or not isinstance(d, int)
-                or not 1 <= d <= first_expert_layer
-                for d in depths) or list(depths) != sorted(set(depths)):
-            raise ValueError(
-                f'ExpertAdaptFormerModel.fusion.shallow_depths={depths}: '
-                'give increasing depths of the shared trunk, each 1 <= d <= '
-                f'{first_expert_layer} (the blocks before the experts\' '
-                'last expert_layers)')
-        width = fusion.get('bottleneck_dims')
-        gate_scale = fusion.get('scale')
-        return TokenDKF(
-            embed_dims,
-            self.num_experts,
-            depths,
-            bottleneck_dims=self.bottleneck_dims if width is None else width,
-            scale=scale if gate_scale is None else gate_scale)
-
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        *shallow, experts = self.module(x)
-        deep = experts.chunk(self.num_experts)
-        if self.fusion is None:
-            return deep
-        return self.fusion(shallow, deep)
+            layers[index] = ExpertAdaptFormerLayer(shared.layer, adapters)
+        layers[first_expert_layer] = FanOut(layers[first_expert_layer],
+                                            num_experts)
+        self._finish_experts(vit, fusion, self.bottleneck_dims, scale)

@@ -18,8 +18,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from shike_mm.models.peft import (AdaptFormerLayer, ExpertAdaptFormerLayer,
-                                  ExpertAdaptFormerModel)
-from shike_mm.models.peft.expert_adaptformer import spread_depths
+                                  ExpertAdaptFormerModel, FanOut,
+                                  spread_depths)
 
 EMBED_DIMS, NUM_LAYERS, NUM_HEADS, PATCH, IMAGE = 32, 3, 4, 8, 32
 NUM_CLASSES = 7
@@ -144,12 +144,21 @@ def vit_of(model):
     return model.backbone.module.module
 
 
+def unwrapped_layers(model):
+    """The blocks' wrappers, without the FanOut of the first expert
+    block."""
+    return [
+        layer.layer if isinstance(layer, FanOut) else layer
+        for layer in vit_of(model).layers
+    ]
+
+
 def expert_adapters(model, expert):
     """The AdaptFormer of every block on expert ``expert``'s path."""
     return [
         layer.adapters[expert]
         if isinstance(layer, ExpertAdaptFormerLayer) else layer.adapter
-        for layer in vit_of(model).layers
+        for layer in unwrapped_layers(model)
     ]
 
 
@@ -178,8 +187,9 @@ def test_one_expert_is_exactly_the_lift_model(lift_reference):
     nonzero adapters, LIFT's features, logits, loss and gradients (the
     float64 reference and our LIFT model agree to 1e-10)."""
     shike, lift = build(lift_equivalent_shike()), build(lift_model())
-    layers = vit_of(shike).layers
-    assert [type(layer) for layer in layers] == [
+    assert [type(layer) for layer in vit_of(shike).layers
+            ] == [AdaptFormerLayer, FanOut, ExpertAdaptFormerLayer]
+    assert [type(layer) for layer in unwrapped_layers(shike)] == [
         AdaptFormerLayer, ExpertAdaptFormerLayer, ExpertAdaptFormerLayer
     ]
     ours, theirs = list(shike.parameters()), list(lift.parameters())
@@ -269,7 +279,7 @@ def test_every_expert_is_lift_with_its_own_last_adapters(lift_reference):
             **TOL)
 
     fused[1].pow(2).sum().backward()
-    layers = vit_of(model).layers
+    layers = unwrapped_layers(model)
     assert layers[0].adapter.down.weight.grad.abs().sum() > 0
     for layer in layers[1:]:
         grads = [a.down.weight.grad for a in layer.adapters]
@@ -283,9 +293,10 @@ def test_experts_share_the_frozen_blocks_and_checkpoints_hold_what_trains():
     vit = vit_of(model)
     assert vit.out_indices == [0, 2]
     plain = build(dict(type='PretrainedBase', module=clip_vit()))
-    expert_layer = vit.layers[2]
-    assert expert_layer.num_experts == 3 and not expert_layer.fan_out
-    assert vit.layers[1].fan_out
+    fan_out, expert_layer = vit.layers[1:]
+    assert isinstance(fan_out, FanOut) and fan_out.num_experts == 3
+    assert fan_out.layer.num_experts == expert_layer.num_experts == 3
+    assert fan_out.layer.layer is not expert_layer.layer
     frozen = [p for p in model.parameters() if not p.requires_grad]
     assert sum(p.numel() for p in frozen) == sum(p.numel()
                                                  for p in plain.parameters())
