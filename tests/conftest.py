@@ -1,6 +1,6 @@
 """Shared fixtures: fake CIFAR pickles, tiny image folders, tool runs and
-imports, free ports; and the check that a test session leaves nothing in
-the checkout."""
+imports, free ports, a machine without a C++ compiler; and the check that a
+test session leaves nothing in the checkout."""
 import importlib.util
 import os.path as osp
 import socket
@@ -63,6 +63,19 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture
+def no_cpp_compiler():
+    """torch.compile's inductor finds no C++ compiler during the test.
+
+    Patched through torch's own config context: pytest's ``monkeypatch``
+    (>= 9.2) undoes a ``setattr`` on torch's config proxies by deleting the
+    option, which breaks every later use of it in the session.
+    """
+    from torch._inductor import config as inductor_config
+    with inductor_config.patch({'cpp.cxx': ('no-such-c++', )}):
+        yield
 
 
 @pytest.fixture(scope='session')

@@ -20,7 +20,7 @@ EXPECTED = {
     ['CIFAR10LT', 'CIFAR100LT', 'ImageNetLT', 'PlacesLT', 'INaturalist2018'],
     'DATA_SAMPLERS': ['ClassAwareSampler'],
     'METRICS': ['LongTailMetric'],
-    'HOOKS': ['SHIKEStageSwitchHook'],
+    'HOOKS': ['SHIKEStageSwitchHook', 'AtomicCheckpointHook'],
 }
 
 

@@ -14,9 +14,11 @@ from mmengine.config import Config, ConfigDict
 from mmengine.logging import print_log
 
 from shike_mm.utils import find_config
+from shike_mm.utils.checkpoint_files import find_resume_checkpoint
 from shike_mm.utils.cli import (add_cfg_options, add_launcher,
                                 add_trust_checkpoint, built_runner,
                                 set_work_dir)
+from shike_mm.utils.interruption import stop_cleanly
 
 
 def parse_args(argv=None):
@@ -176,10 +178,58 @@ def compile_without_compiler(cfg):
         cfg.compile = False
 
 
+def whole_checkpoints(cfg):
+    """Save with ``AtomicCheckpointHook`` where the config names MMEngine's
+    hook as ``CheckpointHook`` (same arguments; it keeps the previous
+    checkpoint until the next one is whole). A config that wants MMEngine's
+    own behaviour names it ``mmengine.CheckpointHook``.
+
+    Returns:
+        list[tuple[int, str]]: The notes to log.
+    """
+    hook = cfg.get('default_hooks', {}).get('checkpoint')
+    if not isinstance(hook, dict) or hook.get('type') != 'CheckpointHook':
+        return []
+    hook.type = 'AtomicCheckpointHook'
+    return [(logging.INFO, 'default_hooks.checkpoint: CheckpointHook runs as '
+             'AtomicCheckpointHook, which keeps the previous checkpoint until '
+             'the next one is whole (type=mmengine.CheckpointHook keeps '
+             "MMEngine's in-place saving)")]
+
+
+def auto_resume(cfg):
+    """For a resume without a path (``--resume``, or ``resume=True`` and no
+    ``load_from``): resume from the newest whole checkpoint in the work dir,
+    passing over an empty ``last_checkpoint``, a missing or truncated file,
+    or train from scratch where there is none.
+
+    Returns:
+        list[tuple[int, str]]: The notes to log.
+    """
+    if not cfg.get('resume') or cfg.get('load_from'):
+        return []
+    found, skipped = find_resume_checkpoint(cfg.work_dir)
+    if found is None:
+        cfg.resume = False
+        passed = f' (skipped {"; ".join(skipped)})' if skipped else ''
+        return [(logging.WARNING if skipped else logging.INFO,
+                 f'--resume: no checkpoint to resume in {cfg.work_dir}'
+                 f'{passed}; training starts from scratch.')]
+    cfg.load_from = found
+    if skipped:
+        return [(logging.WARNING,
+                 f'--resume: skipped {"; ".join(skipped)}; resuming '
+                 f'from {found}, the newest whole checkpoint.')]
+    return [(logging.INFO, f'--resume: resuming from {found}.')]
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(find_config(args.config)), args)
-    with built_runner(cfg, args) as runner:
+    notes = whole_checkpoints(cfg) + auto_resume(cfg)
+    with built_runner(cfg, args) as runner, stop_cleanly(runner):
+        for level, note in notes:
+            runner.logger.log(level, note)
         runner.train()
 
 

@@ -6,7 +6,9 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=1),
+    # MMEngine's CheckpointHook that keeps the previous checkpoint until the
+    # next one is whole on the disk (local files).
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='VisualizationHook', enable=False),
     # shike_mm: the training class counts reach the head, the metrics and

@@ -187,7 +187,9 @@ def built_runner(cfg: Config, args: argparse.Namespace) -> Iterator[Runner]:
     without a GPU, a gloo process group
     (:func:`~shike_mm.utils.dist.setup_cpu_distributed`). The run's log
     names the thread choice and leaves out MMEngine's notices about its own
-    internals. The process group is released on exit.
+    internals. The process group is released on exit
+    (:func:`~shike_mm.utils.dist.release_distributed`, after a barrier when
+    the body ended normally).
 
     Args:
         cfg (Config): The run's config.
@@ -208,8 +210,10 @@ def built_runner(cfg: Config, args: argparse.Namespace) -> Iterator[Runner]:
         if threads:
             runner.logger.info(threads)
         yield runner
-    finally:
+    except BaseException:
         release_distributed()
+        raise
+    release_distributed(finished=True)
 
 
 def run_tool(main: Callable[[], object]) -> None:

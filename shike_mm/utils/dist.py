@@ -1,11 +1,17 @@
 """Distributed set-up that also works on machines without a GPU."""
 import logging
 import os
+import time
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.logging import print_log
+
+#: How long a process waits after destroying a gloo process group, with the
+#: GIL released, for gloo's worker threads to drop their last collectives
+#: (:func:`release_distributed`).
+GLOO_SETTLE_SECONDS = 0.2
 
 
 def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
@@ -45,14 +51,36 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     return True
 
 
-def release_distributed() -> None:
-    """Destroy the default process group, if one is running.
+def release_distributed(finished: bool = False) -> None:
+    """Destroy the default process group, if one is running, and let its
+    gloo threads drop what they hold while the interpreter is whole.
 
-    Call it when a tool is done, while the interpreter is still whole.
-    Without it the gloo backend's worker threads outlive ``main`` and can
-    abort the process during interpreter shutdown (``terminate called
-    without an active exception``, exit code -6), so a finished run is
-    reported as failed. MMEngine's Runner never destroys the group.
+    Call it when a tool is done, before the interpreter shuts down. A gloo
+    worker thread drops its last collective (MMEngine's final
+    ``all_gather_object`` of the metrics) a moment after the caller has its
+    result, and dropping it decrefs Python tensors, which needs the GIL.
+    If that moment falls in interpreter shutdown, Python refuses the GIL,
+    ends the thread through a C++ destructor and the process aborts
+    (``terminate called without an active exception``, exit code -6), so a
+    finished run is reported as failed. ``destroy_process_group`` does not
+    stop those threads: MMEngine's Runner never destroys the group, and the
+    DDP wrapper keeps gloo's backend alive after it.
+
+    So a finished process first waits for its peers (a barrier: no rank's
+    collectives are still in flight), then destroys the group and sleeps
+    :data:`GLOO_SETTLE_SECONDS` with the GIL released, in which the threads
+    take it and drop their work. After an error there is no barrier (a
+    peer may never reach it).
+
+    Args:
+        finished (bool): Every rank ended its work normally. Defaults to
+            False.
     """
-    if torch_dist.is_available() and torch_dist.is_initialized():
-        torch_dist.destroy_process_group()
+    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+        return
+    uses_gloo = 'gloo' in str(torch_dist.get_backend())
+    if finished:
+        torch_dist.barrier()
+    torch_dist.destroy_process_group()
+    if uses_gloo:
+        time.sleep(GLOO_SETTLE_SECONDS)

@@ -200,9 +200,7 @@ def test_compile_trains_a_step(benchmark_train, tiny_config):
 
 
 def test_compile_without_a_cpp_compiler_is_skipped(benchmark_train,
-                                                   monkeypatch, capsys):
-    from torch._inductor import config as inductor_config
-    monkeypatch.setattr(inductor_config.cpp, 'cxx', ('no-such-c++', ))
+                                                   no_cpp_compiler, capsys):
     benchmark_train.main([
         CIFAR_CONFIG, '--compile', '--amp', 'none', '--iters', '1', '--warmup',
         '0'

@@ -14,19 +14,20 @@ def test_two_processes_train_across_the_switch(tmp_path,
                                                free_port):
     config = short_shike_cifar_config(max_epochs=2, switch_epoch=1)
     work_dir = tmp_path / 'ddp'
-    proc = subprocess.run([
-        sys.executable, '-m', 'torch.distributed.run', '--nnodes=1',
-        '--nproc_per_node=2', '--master_addr=127.0.0.1',
-        f'--master_port={free_port}', '-m',
-        'shike_mm.testing.without_cifar_md5',
-        os.path.join(REPO_ROOT, 'tools', 'train.py'), config, '--launcher',
-        'pytorch', '--work-dir',
-        str(work_dir)
-    ],
-                          cwd=REPO_ROOT,
-                          capture_output=True,
-                          text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable, '-m', 'torch.distributed.run', '--nnodes=1',
+            '--nproc_per_node=2', '--master_addr=127.0.0.1',
+            f'--master_port={free_port}', '-m',
+            'shike_mm.testing.without_cifar_md5',
+            os.path.join(REPO_ROOT, 'tools', 'train.py'), config, '--launcher',
+            'pytorch', '--work-dir',
+            str(work_dir)
+        ],
+        cwd=tmp_path,  # MMEngine makes .dist_test here
+        capture_output=True,
+        text=True,
+        timeout=600)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-6000:]
     assert 'Distributed training: True' in log

@@ -70,17 +70,18 @@ def test_two_cpu_processes_train_imagenet_lt_across_the_switch(
     config = _tiny_imagenet_lt_config(tmp_path)
     work_dir = tmp_path / 'work_dir'
     env = dict(os.environ, PORT=str(free_port), OMP_NUM_THREADS='1')
-    proc = subprocess.run([
-        'bash',
-        osp.join(REPO_ROOT, 'tools', 'dist_train.sh'), config, '2',
-        '--work-dir',
-        str(work_dir)
-    ],
-                          cwd=REPO_ROOT,
-                          env=env,
-                          capture_output=True,
-                          text=True,
-                          timeout=600)
+    proc = subprocess.run(
+        [
+            'bash',
+            osp.join(REPO_ROOT, 'tools', 'dist_train.sh'), config, '2',
+            '--work-dir',
+            str(work_dir)
+        ],
+        cwd=tmp_path,  # MMEngine makes .dist_test here
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-6000:]
     assert 'Distributed training: True' in log

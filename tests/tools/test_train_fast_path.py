@@ -60,9 +60,8 @@ def test_amp_trains_in_fp32_without_a_gpu(train_tool, argv, dtype):
     ]
 
 
-def test_compile_without_a_cpp_compiler_is_skipped(train_tool, monkeypatch):
-    from torch._inductor import config as inductor_config
-    monkeypatch.setattr(inductor_config.cpp, 'cxx', ('no-such-c++', ))
+def test_compile_without_a_cpp_compiler_is_skipped(train_tool,
+                                                   no_cpp_compiler):
     for option in ('compile=True', 'compile.mode=max-autotune'):
         cfg, warnings = _merged(
             train_tool, DIGITS_CONFIG, '--cfg-options', option, gpu=False)

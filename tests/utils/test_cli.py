@@ -36,7 +36,10 @@ def test_device_defaults_to_the_cpu_or_an_available_gpu():
 
 
 def test_trust_checkpoint_trusts_only_when_given(monkeypatch):
-    monkeypatch.delenv(TRUST_ENV, raising=False)
+    # setenv first: undoing a delenv of an unset variable would leave the
+    # '1' the option sets to every later test of the session.
+    monkeypatch.setenv(TRUST_ENV, '0')
+    monkeypatch.delenv(TRUST_ENV)
     parser = argparse.ArgumentParser()
     add_trust_checkpoint(parser, 'the checkpoint')
     assert parser.parse_args([]).trust_checkpoint is False

@@ -1,3 +1,4 @@
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .channel_order_check_hook import ChannelOrderCheckHook
 from .channels_last_hook import ChannelsLastHook
 from .checkpoint_match_hook import CheckpointMatchHook
@@ -8,7 +9,8 @@ from .stage_switch_hook import SHIKEStageSwitchHook
 from .training_plan_check_hook import TrainingPlanCheckHook
 
 __all__ = [
-    'ChannelOrderCheckHook', 'ChannelsLastHook', 'CheckpointMatchHook',
-    'ClassCountsHook', 'ImageSizeCheckHook', 'NonFiniteLossError',
-    'NonFiniteLossHook', 'SHIKEStageSwitchHook', 'TrainingPlanCheckHook'
+    'AtomicCheckpointHook', 'ChannelOrderCheckHook', 'ChannelsLastHook',
+    'CheckpointMatchHook', 'ClassCountsHook', 'ImageSizeCheckHook',
+    'NonFiniteLossError', 'NonFiniteLossHook', 'SHIKEStageSwitchHook',
+    'TrainingPlanCheckHook'
 ]
