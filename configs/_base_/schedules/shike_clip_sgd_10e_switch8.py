@@ -8,7 +8,7 @@
 #            stage2_lr_factor x lr = 2/3 x 0.01 (SHIKE's stage-2 peak over
 #            its stage-1 peak, 0.1 / 0.15), then a cosine: 0.00667, 0.00333.
 # Two epochs of re-training are about SHIKE's number of re-training steps
-# on ImageNet-LT (2 x 905 iterations of 128 against SHIKE's 20 x 85 on
+# on ImageNet-LT (2 x 906 iterations of 128 against SHIKE's 20 x 85 on
 # CIFAR-100-LT) and leave stage 1 80% of LIFT's epochs (docs/shike_clip.md).
 _base_ = ['./lift_sgd_10e.py']
 
