@@ -1,14 +1,24 @@
 """What several test files share: the checkout's root, the real
 CIFAR-100-LT IF100 config shrunk onto fake CIFAR, and the official CIFAR
-learning-rate schedule with a hook that records the rates a run uses.
+learning-rate schedule with a hook that records the rates a run uses,
+and a replay of a config's schedule without a run.
 
 Importable as ``helpers`` from every test file (pytest puts ``tests/``,
-the folder of the root ``conftest.py``, on ``sys.path``)."""
+the folder of the root ``conftest.py``, on ``sys.path``).
+
+The schedule replay (:func:`replay_lr`) drives a config's learning-rate
+schedule as MMEngine's runner does, without a model: the runner builds each
+scheduler (per iteration when ``convert_to_iter_based``),
+SHIKEStageSwitchHook sets ``stage2_lr_factor`` times the optimizer's lr
+before the switch epoch, ParamSchedulerHook steps iteration-based
+schedulers after every iteration and epoch-based ones after every epoch."""
 import math
 import os.path as osp
 
+import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
+from mmengine.registry import PARAM_SCHEDULERS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHIKE_CIFAR_CONFIG = osp.join(REPO_ROOT, 'configs', 'shike',
@@ -64,3 +74,38 @@ def official_cifar_lr(epoch: int) -> float:
     if k < 5:
         return 0.0375 + 0.0125 * k
     return 0.05 * (1 + math.cos(math.pi * (k - 5) / 15))
+
+
+def replay_lr(schedule_cfg: Config, epoch_length: int):
+    """Learning rate of every iteration, as ``lrs[epoch][iteration]``."""
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param],
+                                lr=schedule_cfg.optim_wrapper.optimizer.lr)
+    schedulers = []
+    for cfg in schedule_cfg.param_scheduler:
+        cfg = dict(cfg)
+        scheduler_type = PARAM_SCHEDULERS.get(cfg.pop('type'))
+        if cfg.pop('convert_to_iter_based', False):
+            schedulers.append(
+                scheduler_type.build_iter_from_epoch(
+                    optimizer, epoch_length=epoch_length, **cfg))
+        else:
+            schedulers.append(scheduler_type(optimizer, **cfg))
+    (switch_hook, ) = schedule_cfg.custom_hooks
+    lrs = []
+    for epoch in range(schedule_cfg.train_cfg.max_epochs):
+        if epoch == switch_hook.switch_epoch:
+            group = optimizer.param_groups[0]
+            group['lr'] = switch_hook.stage2_lr_factor * group['initial_lr']
+        epoch_lrs = []
+        for _ in range(epoch_length):
+            epoch_lrs.append(optimizer.param_groups[0]['lr'])
+            optimizer.step()  # no gradient: only keeps the usual order
+            for scheduler in schedulers:
+                if not scheduler.by_epoch:
+                    scheduler.step()
+        for scheduler in schedulers:
+            if scheduler.by_epoch:
+                scheduler.step()
+        lrs.append(epoch_lrs)
+    return lrs

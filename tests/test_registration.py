@@ -13,7 +13,8 @@ EXPECTED = {
         'CIFARResNet', 'DKFNeck', 'ConvNeXtExpertStage', 'SwinExpertStage',
         'ViTExpertStage', 'SHIKEHead', 'DKTLoss', 'MutualKDLoss',
         'BalancedSoftmaxLoss', 'LogitAdjustedLoss', 'CosineClsHead',
-        'AdaptFormerModel', 'PretrainedBase', 'AverageLogitTTA'
+        'AdaptFormerModel', 'ExpertAdaptFormerModel', 'ExpertLoRAModel',
+        'PretrainedBase', 'AverageLogitTTA'
     ],
     'TRANSFORMS': ['CropView'],
     'DATASETS':

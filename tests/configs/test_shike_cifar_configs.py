@@ -3,6 +3,7 @@ import os.path as osp
 
 import pytest
 import torch
+from helpers import REPO_ROOT
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
@@ -10,9 +11,7 @@ from mmpretrain.structures import DataSample
 
 import shike_mm  # noqa: F401
 
-CONFIG_DIR = osp.join(
-    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
-    'shike')
+CONFIG_DIR = osp.join(REPO_ROOT, 'configs', 'shike')
 
 
 def _cfg(name):

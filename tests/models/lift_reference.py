@@ -113,3 +113,60 @@ def text_head_init(p, token_sets, num_heads, visual_projection):
     ]
     mean = torch.stack(features).mean(dim=0)
     return F.normalize(mean @ visual_projection.T, dim=-1)
+
+
+def params_of(vit, head_weight, adapters):
+    """The weights of MMPretrain's ``VisionTransformer`` ``vit`` in CLIP's
+    terms (the key mapping of the foundation-track spec), as detached
+    copies; the adapter and head copies require grad.
+
+    Args:
+        vit: The ``VisionTransformer``; its blocks may be wrapped by
+            adapter layers (``.layer``, maybe more than once, is then the
+            block).
+        head_weight: The cosine classifier's ``[C, D]`` weight.
+        adapters: Per block, its ``AdaptFormer`` (``ln``, ``down``, ``up``,
+            ``scale``) or None.
+    """
+
+    def copy(t, grad=False):
+        return t.detach().clone().requires_grad_(grad)
+
+    blocks = []
+    for layer, a in zip(vit.layers, adapters):
+        while hasattr(layer, 'layer'):
+            layer = layer.layer
+        adapter = None
+        if a is not None:
+            adapter = dict(
+                ln_weight=copy(a.ln.weight, True),
+                ln_bias=copy(a.ln.bias, True),
+                down_weight=copy(a.down.weight, True),
+                down_bias=copy(a.down.bias, True),
+                up_weight=copy(a.up.weight, True),
+                up_bias=copy(a.up.bias, True),
+                scale=copy(a.scale, True)
+                if isinstance(a.scale, torch.Tensor) else a.scale)
+        blocks.append(
+            dict(
+                ln_1_weight=copy(layer.ln1.weight),
+                ln_1_bias=copy(layer.ln1.bias),
+                in_proj_weight=copy(layer.attn.qkv.weight),
+                in_proj_bias=copy(layer.attn.qkv.bias),
+                out_proj_weight=copy(layer.attn.proj.weight),
+                out_proj_bias=copy(layer.attn.proj.bias),
+                ln_2_weight=copy(layer.ln2.weight),
+                ln_2_bias=copy(layer.ln2.bias),
+                c_fc_weight=copy(layer.ffn.layers[0][0].weight),
+                c_fc_bias=copy(layer.ffn.layers[0][0].bias),
+                c_proj_weight=copy(layer.ffn.layers[1].weight),
+                c_proj_bias=copy(layer.ffn.layers[1].bias),
+                adapter=adapter))
+    return dict(
+        conv1=copy(vit.patch_embed.projection.weight),
+        class_embedding=copy(vit.cls_token.reshape(-1)),
+        positional_embedding=copy(vit.pos_embed[0]),
+        ln_pre=(copy(vit.pre_norm.weight), copy(vit.pre_norm.bias)),
+        ln_post=(copy(vit.ln1.weight), copy(vit.ln1.bias)),
+        blocks=blocks,
+        head=copy(head_weight, True))

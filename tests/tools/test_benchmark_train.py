@@ -69,6 +69,7 @@ def _check_measured(row):
     assert row['images_per_s_min'] <= row['images_per_s'] <= \
         row['images_per_s_max']
     assert row['step_ms'] > 0 and row['peak_memory_bytes'] > 0
+    assert row['cpu_step_ms'] > 0
     assert math.isfinite(row['last_loss'])
 
 

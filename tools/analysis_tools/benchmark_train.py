@@ -13,7 +13,8 @@ grouped in windows of ``--window`` steps.
 For every config the table gives:
 
 - training images/s: median over the windows, with min and max;
-- time per step (median);
+- time per step (median), wall clock and the CPU time (user + system) of
+  this process, which other jobs on a shared machine change less;
 - peak memory during the timed steps: ``torch.cuda.max_memory_allocated``
   on a GPU, the peak resident set size of this process on the CPU;
 - GFLOPs per image (``shike_mm.apis.flops``, inference forward,
@@ -462,7 +463,8 @@ def time_steps(model, batch, optim_wrapper, device: torch.device, warmup: int,
     """Run ``warmup`` then ``iters`` train steps.
 
     Returns:
-        dict: ``durations`` of the timed steps in seconds, their
+        dict: ``durations`` of the timed steps in seconds, the CPU time
+        (user + system) of this process in each, ``cpu_durations``, their
         ``peak_memory`` in bytes, ``memory_kind`` (how the peak was
         measured), the ``loss`` of the last step and the seconds of the
         whole warm-up, ``warmup_s``.
@@ -474,14 +476,16 @@ def time_steps(model, batch, optim_wrapper, device: torch.device, warmup: int,
     _synchronize(device)
     warmup_s = time.perf_counter() - start
     memory_kind = _reset_peak_memory(device)
-    durations = []
+    durations, cpu_durations = [], []
     for _ in range(iters):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         log_vars = model.train_step(batch, optim_wrapper)
         _synchronize(device)
         durations.append(time.perf_counter() - start)
+        cpu_durations.append(time.process_time() - cpu_start)
     return dict(
         durations=durations,
+        cpu_durations=cpu_durations,
         peak_memory=_peak_memory(device),
         memory_kind=memory_kind,
         loss=log_vars['loss'].item(),
@@ -572,6 +576,7 @@ def benchmark(name: str,
         images_per_s_min=min(images_per_s),
         images_per_s_max=max(images_per_s),
         step_ms=statistics.median(durations) * 1e3,
+        cpu_step_ms=statistics.median(timed['cpu_durations']) * 1e3,
         peak_memory_bytes=timed['peak_memory'],
         peak_memory_kind=timed['memory_kind'],
         last_loss=timed['loss'],
@@ -588,9 +593,10 @@ def benchmark(name: str,
 
 
 COLUMNS = ('config', 'AMP', 'channels-last', 'compile', 'batch', 'input',
-           'images/s median (min-max)', 'ms/step', 'peak memory (MiB)',
-           'GFLOPs/image', 'images/s x GFLOPs', 'pipeline images/s/worker',
-           'workers to saturate', 'DataLoader images/s')
+           'images/s median (min-max)', 'ms/step', 'CPU ms/step',
+           'peak memory (MiB)', 'GFLOPs/image', 'images/s x GFLOPs',
+           'pipeline images/s/worker', 'workers to saturate',
+           'DataLoader images/s')
 
 
 def _figure(value: float) -> str:
@@ -615,6 +621,7 @@ def format_row(row: dict) -> str:
             f'({_figure(row["images_per_s_min"])}-'
             f'{_figure(row["images_per_s_max"])})',
             f'{row["step_ms"]:.0f}',
+            f'{row["cpu_step_ms"]:.0f}',
             f'{row["peak_memory_bytes"] / 2**20:.0f}',
             f'{row["gflops_per_image"]:.2f}',
             _figure(row['gflop_per_s']),

@@ -10,10 +10,12 @@ from mmpretrain.models.heads import ClsHead
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from ..losses import BalancedSoftmaxLoss
 from ..losses.utils import upcast_logits
 from ..post_processors import PostProcessorChain
 from ..utils import NormedLinear
 from ..utils.prior import load_prior
+from ..utils.text_classifier import load_text_classifier
 
 STAGES = (1, 2)
 
@@ -27,6 +29,9 @@ class SHIKEHead(ClsHead):
     - Stage 1 trains ``classifiers`` (and everything before the head) with
       ``L = sum_m (CE_m + DKT_m + MKD_m)``, returned as the separate keys
       ``loss_ce``, ``loss_dkt`` and ``loss_mkd``, each summed over experts.
+      A logit-adjusted ``ce_loss`` (``LogitAdjustedLoss``, as LIFT trains
+      with) gives ``loss_la`` instead of ``loss_ce`` and needs the class
+      counts in stage 1 too.
     - Stage 2 re-trains the fresh ``retrain_classifiers`` with the Balanced
       Softmax loss ``loss_bal``, which needs the training class counts
       (:meth:`set_class_counts`). The head says whether it has a stage 2
@@ -46,7 +51,9 @@ class SHIKEHead(ClsHead):
         num_experts (int): Number of experts M. Defaults to 3.
         scale (float): Scale of the cosine logits. Defaults to 30.0.
         ce_loss (dict): Stage-1 cross-entropy, applied to every expert and
-            reduced as a batch mean per expert.
+            reduced as a batch mean per expert: ``CrossEntropyLoss`` (the
+            SHIKE code) or ``LogitAdjustedLoss`` (LIFT's loss, the
+            cross-entropy of ``z + tau * log(class_counts)``).
             Defaults to ``dict(type='CrossEntropyLoss', loss_weight=1.0)``.
         dkt_loss (dict, optional): Stage-1 :class:`DKTLoss`; its ``scale``
             defaults to the head's. None leaves it out.
@@ -73,6 +80,15 @@ class SHIKEHead(ClsHead):
             ``TemperatureScaling``, ``LogitAdjustment``,
             ``TargetPriorAdjustment``); they receive the training class
             counts with :meth:`set_class_counts`. Defaults to None.
+        text_weights (str, optional): File of ``[C, D]`` initial class
+            vectors written by ``tools/misc/clip_text_classifier.py``
+            (LIFT's initialisation from the class names); every expert's
+            classifier starts from them, loaded by :meth:`init_weights`.
+            Defaults to None (random, as SHIKE).
+        retrain_from_text (bool): With ``text_weights``, the stage-2
+            ``retrain_classifiers`` start from the text vectors too
+            (True), or fresh and random as in SHIKE (False). Defaults to
+            True.
         init_cfg (dict, optional): Initialisation config. Defaults to None;
             the classifiers initialise themselves as in SHIKE.
 
@@ -108,6 +124,8 @@ class SHIKEHead(ClsHead):
             cal_acc: bool = False,
             expert_weights: Optional[Sequence[float]] = None,
             post_processors: Optional[List[dict]] = None,
+            text_weights: Optional[str] = None,
+            retrain_from_text: bool = True,
             init_cfg: Optional[dict] = None):
         super().__init__(
             loss=ce_loss, topk=topk, cal_acc=cal_acc, init_cfg=init_cfg)
@@ -115,6 +133,8 @@ class SHIKEHead(ClsHead):
         self.in_channels = in_channels
         self.num_experts = num_experts
         self.scale = scale
+        self.text_weights = text_weights
+        self.retrain_from_text = retrain_from_text
 
         if dkt_loss is not None:
             dkt_loss = copy.deepcopy(dkt_loss)
@@ -153,6 +173,29 @@ class SHIKEHead(ClsHead):
         self.register_buffer('stage', torch.tensor(1, dtype=torch.long))
         self._stage = 1
         self.register_buffer('class_counts', None, persistent=False)
+
+    def init_weights(self) -> None:
+        """Initialise as configured, then load ``text_weights`` into the
+        classifiers (and the re-training ones with
+        ``retrain_from_text``)."""
+        super().init_weights()
+        if self.text_weights is None:
+            return
+        weight = load_text_classifier(self.text_weights, self.num_classes,
+                                      self.in_channels)
+        sets = [self.classifiers]
+        if self.has_stage2 and self.retrain_from_text:
+            sets.append(self.retrain_classifiers)
+        with torch.no_grad():
+            for classifiers in sets:
+                for classifier in classifiers:
+                    classifier.weight.copy_(weight)
+
+    @property
+    def logit_adjusted_stage1(self) -> bool:
+        """Whether the stage-1 loss is logit-adjusted (needs the class
+        counts)."""
+        return isinstance(self.loss_module, BalancedSoftmaxLoss)
 
     @property
     def current_stage(self) -> int:
@@ -280,20 +323,21 @@ class SHIKEHead(ClsHead):
 
         losses = dict()
         if self.current_stage == 2:
-            if self.class_counts is None:
-                raise RuntimeError(
-                    'Stage 2 of SHIKE needs the training class counts: in a '
-                    'run, ClassCountsHook (default_hooks.class_counts) sets '
-                    'them; elsewhere call head.set_class_counts(counts)')
             losses['loss_bal'] = self.bal_loss(logits, target,
-                                               self.class_counts)
+                                               self._counts('Stage 2'))
         else:
             # Sum of per-expert batch means.
-            losses['loss_ce'] = self.loss_module(
-                upcast_logits(logits).reshape(-1, num_classes),
-                target.repeat(num_experts),
-                avg_factor=batch_size,
-                **kwargs)
+            if self.logit_adjusted_stage1:
+                losses['loss_la'] = self.loss_module(
+                    logits, target,
+                    self._counts('The logit-adjusted stage-1 '
+                                 'loss'))
+            else:
+                losses['loss_ce'] = self.loss_module(
+                    upcast_logits(logits).reshape(-1, num_classes),
+                    target.repeat(num_experts),
+                    avg_factor=batch_size,
+                    **kwargs)
             if self.dkt_loss is not None:
                 losses['loss_dkt'] = self.dkt_loss(logits, target)
             if self.mkd_loss is not None:
@@ -307,6 +351,14 @@ class SHIKEHead(ClsHead):
                 for k, a in zip(self.topk, accuracies)
             })
         return losses
+
+    def _counts(self, what: str) -> torch.Tensor:
+        if self.class_counts is None:
+            raise RuntimeError(
+                f'{what} of SHIKE needs the training class counts: in a '
+                'run, ClassCountsHook (default_hooks.class_counts) sets '
+                'them; elsewhere call head.set_class_counts(counts)')
+        return self.class_counts
 
     def _get_predictions(
         self, logits: torch.Tensor,

@@ -119,9 +119,15 @@ TransformerEncoderLayer` kind (``ln1``, ``attn``, ``ln2`` and an ``ffn``
         self.adapter = adapter
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        layer = self.layer
-        h = x + layer.attn(layer.ln1(x))
-        return layer.ffn(layer.ln2(h), identity=h) + self.adapter(h)
+        return adapted_block(self.layer, x, self.adapter)
+
+
+def adapted_block(layer: nn.Module, x: torch.Tensor, branch) -> torch.Tensor:
+    """``h + MLP(LN2(h)) + branch(h)`` with ``h = x + Attn(LN1(x))``: the
+    forward of an MMPretrain ``TransformerEncoderLayer`` with a parallel
+    branch beside its MLP."""
+    h = x + layer.attn(layer.ln1(x))
+    return layer.ffn(layer.ln2(h), identity=h) + branch(h)
 
 
 def check_adaptable(layer: nn.Module) -> None:

@@ -282,3 +282,53 @@ def test_a_target_prior_of_another_length_is_refused_when_built():
     assert str(error.value) == (
         'TargetPriorAdjustment.target_prior has 4 entries, but the head has '
         'num_classes=6; give one probability per class')
+
+
+def test_logit_adjusted_stage1_loss_is_lifts_loss_per_expert(reference):
+    """ce_loss=LogitAdjustedLoss: each expert's CE of z + log n (LIFT's
+    loss), summed over experts as loss_la, beside DKT and MKD."""
+    head = _head(ce_loss=dict(type='LogitAdjustedLoss', tau=1.0))
+    assert head.logit_adjusted_stage1 and not _head().logit_adjusted_stage1
+    feats, samples = _feats(), _samples()
+    with pytest.raises(
+            RuntimeError,
+            match='logit-adjusted stage-1 loss of '
+            'SHIKE needs the training class counts'):
+        head.loss(feats, samples)
+    head.set_class_counts(COUNTS)
+    losses = head.loss(feats, samples)
+    assert set(losses) == {'loss_la', 'loss_dkt', 'loss_mkd'}
+    logits = head.expert_logits(feats).detach().double()
+    expected = reference.balanced_softmax(logits, torch.tensor([0, 2, 5, 2]),
+                                          torch.tensor(COUNTS))
+    torch.testing.assert_close(
+        losses['loss_la'].double(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_text_weights_start_every_classifier(tmp_path):
+    from shike_mm.models.utils.text_classifier import save_text_classifier
+    path = str(tmp_path / 'text.pth')
+    weight = F.normalize(torch.randn(NUM_CLASSES, FEAT_DIM), dim=1)
+    save_text_classifier(path, weight, {})
+    head = _head(text_weights=path)
+    head.init_weights()
+    for classifier in list(head.classifiers) + list(head.retrain_classifiers):
+        torch.testing.assert_close(classifier.weight, weight)
+    # SHIKE's fresh, random re-training classifiers on request
+    head = _head(text_weights=path, retrain_from_text=False)
+    random = [c.weight.clone() for c in head.retrain_classifiers]
+    head.init_weights()
+    torch.testing.assert_close(head.classifiers[2].weight, weight)
+    for classifier, before in zip(head.retrain_classifiers, random):
+        assert torch.equal(classifier.weight, before)
+    # a single-stage head has no re-training classifiers to start
+    head = _head(text_weights=path, bal_loss=None)
+    head.init_weights()
+    torch.testing.assert_close(head.classifiers[0].weight, weight)
+    with pytest.raises(Exception, match='num_classes=7'):
+        MODELS.build(
+            dict(
+                type='SHIKEHead',
+                num_classes=7,
+                in_channels=FEAT_DIM,
+                text_weights=path)).init_weights()

@@ -91,52 +91,14 @@ def vit_of(model):
     return model.backbone.module.module
 
 
-def reference_params(model):
+def reference_params(model, lift_reference):
     """The model's weights in CLIP's terms, detached copies; adapter and
     head copies require grad."""
-
-    def copy(t, grad=False):
-        return t.detach().clone().requires_grad_(grad)
-
     vit = vit_of(model)
-    blocks = []
-    for layer in vit.layers:
-        adapter = None
-        if isinstance(layer, AdaptFormerLayer):
-            a = layer.adapter
-            adapter = dict(
-                ln_weight=copy(a.ln.weight, True),
-                ln_bias=copy(a.ln.bias, True),
-                down_weight=copy(a.down.weight, True),
-                down_bias=copy(a.down.bias, True),
-                up_weight=copy(a.up.weight, True),
-                up_bias=copy(a.up.bias, True),
-                scale=copy(a.scale, True)
-                if isinstance(a.scale, torch.Tensor) else a.scale)
-            layer = layer.layer
-        blocks.append(
-            dict(
-                ln_1_weight=copy(layer.ln1.weight),
-                ln_1_bias=copy(layer.ln1.bias),
-                in_proj_weight=copy(layer.attn.qkv.weight),
-                in_proj_bias=copy(layer.attn.qkv.bias),
-                out_proj_weight=copy(layer.attn.proj.weight),
-                out_proj_bias=copy(layer.attn.proj.bias),
-                ln_2_weight=copy(layer.ln2.weight),
-                ln_2_bias=copy(layer.ln2.bias),
-                c_fc_weight=copy(layer.ffn.layers[0][0].weight),
-                c_fc_bias=copy(layer.ffn.layers[0][0].bias),
-                c_proj_weight=copy(layer.ffn.layers[1].weight),
-                c_proj_bias=copy(layer.ffn.layers[1].bias),
-                adapter=adapter))
-    return dict(
-        conv1=copy(vit.patch_embed.projection.weight),
-        class_embedding=copy(vit.cls_token.reshape(-1)),
-        positional_embedding=copy(vit.pos_embed[0]),
-        ln_pre=(copy(vit.pre_norm.weight), copy(vit.pre_norm.bias)),
-        ln_post=(copy(vit.ln1.weight), copy(vit.ln1.bias)),
-        blocks=blocks,
-        head=copy(model.head.fc.weight, True))
+    return lift_reference.params_of(vit, model.head.fc.weight, [
+        layer.adapter if isinstance(layer, AdaptFormerLayer) else None
+        for layer in vit.layers
+    ])
 
 
 def batch(seed=1, size=5):
@@ -151,7 +113,7 @@ def batch(seed=1, size=5):
 def assert_equal_to_lift(model, lift_reference):
     model.head.set_class_counts(COUNTS)
     images, labels, samples = batch()
-    p = reference_params(model)
+    p = reference_params(model, lift_reference)
     ref_features = lift_reference.vision_features(p, images, PATCH, NUM_HEADS)
     ref_logits = lift_reference.cosine_logits(ref_features, p['head'], 25.0)
     ref_loss = lift_reference.logit_adjusted_loss(ref_logits, labels, COUNTS)

@@ -1,0 +1,6 @@
+# Ablation of shike_clip-vit-b16_imagenet-lt.py: no mutual knowledge
+# distillation between the experts in stage 1. Everything else unchanged
+# (docs/shike_clip.md).
+_base_ = ['./shike_clip-vit-b16_imagenet-lt.py']
+
+model = dict(head=dict(mkd_loss=None))
