@@ -7,12 +7,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.logging import print_log
-from mmengine.model import BaseModule
 from mmpretrain.models.backbones.vision_transformer import \
     TransformerEncoderLayer
 from mmpretrain.registry import MODELS
 
 from .pretrained_base import PretrainedBase
+from .wrapped_module import WrappedModule
 
 LEARNABLE = 'learnable'
 
@@ -151,7 +151,7 @@ def _unwrap(module: nn.Module) -> nn.Module:
 
 
 @MODELS.register_module()
-class AdaptFormerModel(BaseModule):
+class AdaptFormerModel(WrappedModule):
     """Add AdaptFormer branches to the blocks of a transformer and freeze
     everything else, as MMPretrain's ``LoRAModel`` does for LoRA.
 
@@ -253,14 +253,3 @@ class AdaptFormerModel(BaseModule):
             raise ValueError('AdaptFormerModel.layer_indices must name '
                              f'distinct blocks, got {list(layer_indices)}')
         return tuple(sorted(indices))
-
-    def forward(self, *args, **kwargs):
-        return self.module(*args, **kwargs)
-
-    def __getattr__(self, name: str):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            if name == 'module':
-                raise
-            return getattr(self.module, name)

@@ -4,12 +4,12 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModule
 from mmpretrain.models.peft.lora import LoRALinear
 from mmpretrain.registry import MODELS
 
 from .experts import ExpertsMixin, FanOut, split_streams, vision_transformer
 from .pretrained_base import PretrainedBase
+from .wrapped_module import WrappedModule
 
 
 class ExpertLoRALinear(nn.Module):
@@ -54,7 +54,7 @@ class ExpertLoRALinear(nn.Module):
 
 
 @MODELS.register_module()
-class ExpertLoRAModel(ExpertsMixin, BaseModule):
+class ExpertLoRAModel(ExpertsMixin, WrappedModule):
     """SHIKE's experts on a frozen Vision Transformer, as LoRA sets: the
     LoRA counterpart of :class:`ExpertAdaptFormerModel`.
 
@@ -142,11 +142,3 @@ class ExpertLoRAModel(ExpertsMixin, BaseModule):
         vit.layers[first_expert_layer] = FanOut(vit.layers[first_expert_layer],
                                                 num_experts)
         self._finish_experts(vit, fusion, rank, 'learnable')
-
-    def __getattr__(self, name: str):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            if name == 'module':
-                raise
-            return getattr(self.module, name)

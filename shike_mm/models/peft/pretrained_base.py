@@ -9,11 +9,11 @@ from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
-from mmengine.model import BaseModule
 from mmengine.runner.checkpoint import _load_checkpoint
 from mmpretrain.registry import MODELS
 
 from shike_mm.utils.checkpoint import CheckpointMismatchError
+from .wrapped_module import WrappedModule
 
 #: ``meta`` key of a converted CLIP checkpoint describing its architecture
 #: (written by ``tools/model_converters/clip_to_mm.py``).
@@ -64,7 +64,7 @@ def _first_of(module: nn.Module, kinds) -> Optional[nn.Module]:
 
 
 @MODELS.register_module()
-class PretrainedBase(BaseModule):
+class PretrainedBase(WrappedModule):
     """A module built on pretrained weights, which the model loads when it
     is built and (by default) never trains.
 
@@ -288,17 +288,6 @@ class PretrainedBase(BaseModule):
 
     def init_weights(self) -> None:
         """Nothing to do: the weights were set when the module was built."""
-
-    def forward(self, *args, **kwargs):
-        return self.module(*args, **kwargs)
-
-    def __getattr__(self, name: str):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            if name == 'module':
-                raise
-            return getattr(self.module, name)
 
 
 #: Activation of a converted checkpoint -> its MMPretrain config type.
