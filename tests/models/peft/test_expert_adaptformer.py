@@ -392,6 +392,60 @@ def test_under_ddp_the_gradients_are_exact(process_group):
     assert checked == 7 * 7 + 3 * 7 + 3
 
 
+def _ddp_rank_gradients(rank, port, out_dir):
+    """One of two gloo processes: its half of the batch through DDP; the
+    gradients DDP leaves (averaged over both) go to ``out_dir``."""
+    init_default_scope('mmpretrain')
+    torch_dist.init_process_group(
+        'gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=2)
+    try:
+        model = randomise(build(full_shike()))
+        model.head.set_class_counts(COUNTS)
+        ddp = MMDistributedDataParallel(
+            module=model, find_unused_parameters=True)
+        images, _, samples = batch(size=4)
+        half = slice(2 * rank, 2 * rank + 2)
+        loss, _ = model.parse_losses(
+            ddp(images[half], samples[half], mode='loss'))
+        loss.backward()
+        torch.save(
+            {
+                name: param.grad
+                for name, param in model.named_parameters()
+                if param.grad is not None
+            }, f'{out_dir}/rank{rank}.pth')
+    finally:
+        torch_dist.destroy_process_group()
+
+
+def test_two_processes_average_the_gradients_of_their_halves(
+        tmp_path, free_port):
+    """Two DDP processes on two halves of a batch leave, on both ranks, the
+    mean of the plain model's gradients on each half."""
+    torch.multiprocessing.spawn(
+        _ddp_rank_gradients, args=(free_port, str(tmp_path)), nprocs=2)
+    model = randomise(build(full_shike()))
+    model.head.set_class_counts(COUNTS)
+    images, _, samples = batch(size=4)
+    expected = {}
+    for half in (slice(0, 2), slice(2, 4)):
+        model.zero_grad()
+        loss, _ = model.parse_losses(
+            model(images[half], samples[half], mode='loss'))
+        loss.backward()
+        for name, param in model.named_parameters():
+            if param.grad is not None:
+                expected[name] = expected.get(name, 0) + param.grad / 2
+    for rank in (0, 1):
+        grads = torch.load(tmp_path / f'rank{rank}.pth', weights_only=True)
+        assert grads.keys() == expected.keys()
+        for name, grad in expected.items():
+            torch.testing.assert_close(
+                grads[name], grad, rtol=1e-12, atol=1e-14, msg=name)
+    # 7 adapters of 7 parameters, 3 gates of 7, 3 classifiers
+    assert len(expected) == 7 * 7 + 3 * 7 + 3
+
+
 @pytest.mark.parametrize('kwargs, message', [
     (dict(expert_layers=0), r'expert_layers=0: the experts own the last k '
      r'blocks, 1 <= k <= 3'),
