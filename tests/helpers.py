@@ -1,7 +1,8 @@
 """What several test files share: the checkout's root, the real
 CIFAR-100-LT IF100 config shrunk onto fake CIFAR, and the official CIFAR
 learning-rate schedule with a hook that records the rates a run uses,
-and a replay of a config's schedule without a run.
+a replay of a config's schedule without a run, and the random float64
+weights the PEFT tests compare models with.
 
 Importable as ``helpers`` from every test file (pytest puts ``tests/``,
 the folder of the root ``conftest.py``, on ``sys.path``).
@@ -109,3 +110,22 @@ def replay_lr(schedule_cfg: Config, epoch_length: int):
                 scheduler.step()
         lrs.append(epoch_lrs)
     return lrs
+
+
+def randomise(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """The model in float64 with random weights everywhere, nonzero adapters
+    and gates included: norm weights and scales ``1 + 0.2 N(0, 1)``, the
+    rest ``0.3 N(0, 1)``, drawn in parameter order from ``seed``."""
+    generator = torch.Generator().manual_seed(seed)
+    model.double()
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            noise = torch.randn(
+                param.shape, generator=generator, dtype=param.dtype)
+            is_norm_weight = name.endswith(
+                ('ln.weight', 'ln1.weight', 'ln2.weight', 'norm.weight'))
+            if is_norm_weight or name.endswith('scale'):
+                param.copy_(1 + 0.2 * noise)
+            else:
+                param.copy_(0.3 * noise)
+    return model

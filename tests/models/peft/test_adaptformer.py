@@ -3,14 +3,12 @@ with CosineClsHead and LogitAdjustedLoss, equals LIFT's model (its float64
 reference in ``tests/models/lift_reference.py``): features, logits, loss
 and the gradients of every adapter and of the head."""
 import copy
-import logging
 
 import pytest
 import torch
 import torch.nn as nn
-from mmengine.logging import MMLogger
+from helpers import randomise
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
@@ -58,33 +56,6 @@ def adaptformer_backbone(**kwargs):
         module=dict(type='PretrainedBase', module=clip_vit()),
         bottleneck_dims=4,
         **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def quiet_scope():
-    init_default_scope('mmpretrain')
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
-
-
-def randomise(model, seed=0):
-    """Random float64 weights everywhere, nonzero adapters included."""
-    generator = torch.Generator().manual_seed(seed)
-    model.double()
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            noise = torch.randn(
-                param.shape, generator=generator, dtype=param.dtype)
-            is_norm_weight = name.endswith(
-                ('ln.weight', 'ln1.weight', 'ln2.weight', 'norm.weight'))
-            if is_norm_weight or name.endswith('scale'):
-                param.copy_(1 + 0.2 * noise)
-            else:
-                param.copy_(0.3 * noise)
-    return model
 
 
 def vit_of(model):

@@ -5,12 +5,11 @@ last blocks (the float64 reference in ``tests/models/lift_reference.py``);
 training moves only adapters, gates and classifiers; DDP gives the same
 gradients."""
 import copy
-import logging
 
 import pytest
 import torch
 import torch.distributed as torch_dist
-from mmengine.logging import MMLogger
+from helpers import randomise
 from mmengine.model import MMDistributedDataParallel
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
@@ -107,37 +106,9 @@ def full_shike(num_experts=3, expert_layers=2, shallow_depths=(1, )):
         head=shike_head(num_experts))
 
 
-@pytest.fixture(autouse=True)
-def quiet_scope():
-    init_default_scope('mmpretrain')
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
-
-
 def build(cfg, seed=0):
     torch.manual_seed(seed)
     return MODELS.build(cfg)
-
-
-def randomise(model, seed=0):
-    """Random float64 weights everywhere, nonzero adapters and gates
-    included."""
-    generator = torch.Generator().manual_seed(seed)
-    model.double()
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            noise = torch.randn(
-                param.shape, generator=generator, dtype=param.dtype)
-            is_norm_weight = name.endswith(
-                ('ln.weight', 'ln1.weight', 'ln2.weight', 'norm.weight'))
-            if is_norm_weight or name.endswith('scale'):
-                param.copy_(1 + 0.2 * noise)
-            else:
-                param.copy_(0.3 * noise)
-    return model
 
 
 def vit_of(model):

@@ -2,12 +2,9 @@
 MMPretrain's LoRAModel on the same layers; every expert computes LoRAModel
 with its own updates in the last blocks; only the updates and the gates
 train."""
-import logging
 
 import pytest
 import torch
-from mmengine.logging import MMLogger
-from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 from shike_mm.models.peft import ExpertLoRALinear, FanOut
@@ -53,16 +50,6 @@ def lora_model():
         alpha=2,
         rank=RANK,
         targets=[dict(type='qkv')])
-
-
-@pytest.fixture(autouse=True)
-def quiet_scope():
-    init_default_scope('mmpretrain')
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
 
 
 def build(cfg, seed=0):

@@ -3,12 +3,9 @@ frozen weights left out of state dicts (and filled back in when a
 trainable-only state dict loads), their content hash, and one clear error
 for every base checkpoint that does not fit."""
 import copy
-import logging
 
 import pytest
 import torch
-from mmengine.logging import MMLogger
-from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 from shike_mm.engine.run_checks import load_checkpoint_checked
@@ -33,16 +30,6 @@ def clip_vit(num_layers=2, patch_size=8, eps=1e-5, act='QuickGELU'):
         out_type='cls_token',
         norm_cfg=dict(type='LN', eps=eps),
         layer_cfgs=dict(act_cfg=dict(type=act)))
-
-
-@pytest.fixture(autouse=True)
-def quiet_scope():
-    init_default_scope('mmpretrain')
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    yield
-    logger.setLevel(level)
 
 
 def write_base(path, seed=0, extra=None, arch=ARCH, **vit):
